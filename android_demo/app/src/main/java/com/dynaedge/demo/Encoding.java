@@ -1,0 +1,18 @@
+package com.dynaedge.demo;
+
+/** One tokenized input: ids and attention mask of exactly maxLen, as int64 for the model. */
+public final class Encoding {
+    public final long[] inputIds;
+    public final long[] attentionMask;
+    /** Tokens that are not padding, [CLS] and [SEP] included. */
+    public final int length;
+    /** True when the text had more word pieces than fit and the tail was dropped. */
+    public final boolean truncated;
+
+    public Encoding(long[] inputIds, long[] attentionMask, int length, boolean truncated) {
+        this.inputIds = inputIds;
+        this.attentionMask = attentionMask;
+        this.length = length;
+        this.truncated = truncated;
+    }
+}
