@@ -1,0 +1,122 @@
+// ExecuTorch BackendInterface for "DynaedgeTernaryBackend": one delegate call
+// is one Linear, inputs (x[..., K]) and outputs (y[..., N]), both fp32.
+// init() validates the blob and copies the weights out so ExecuTorch can free
+// the processed buffer; execute() quantizes x and runs the ternary GEMM.
+#include <executorch/runtime/backend/interface.h>
+#include <executorch/runtime/core/error.h>
+#include <executorch/runtime/core/evalue.h>
+#include <executorch/runtime/core/exec_aten/util/tensor_util.h>
+#include <executorch/runtime/platform/log.h>
+
+#include <array>
+#include <new>
+
+#include "ternary_blob.h"
+#include "ternary_kernel.h"
+
+namespace dynaedge {
+namespace ternary {
+namespace {
+
+using executorch::aten::ScalarType;
+using executorch::aten::SizesType;
+using executorch::aten::Tensor;
+using executorch::runtime::ArrayRef;
+using executorch::runtime::BackendExecutionContext;
+using executorch::runtime::BackendInitContext;
+using executorch::runtime::BackendInterface;
+using executorch::runtime::CompileSpec;
+using executorch::runtime::DelegateHandle;
+using executorch::runtime::Error;
+using executorch::runtime::EValue;
+using executorch::runtime::FreeableBuffer;
+using executorch::runtime::Result;
+using executorch::runtime::Span;
+
+constexpr const char* kBackendName = "DynaedgeTernaryBackend";
+
+struct Handle {
+  TernaryLinear linear;
+  Scratch scratch;  // reused by execute(); a method runs one call at a time
+};
+
+class DynaedgeTernaryBackend final : public BackendInterface {
+ public:
+  bool is_available() const override { return true; }
+
+  Result<DelegateHandle*> init(
+      BackendInitContext& /*context*/,
+      FreeableBuffer* processed,
+      ArrayRef<CompileSpec> /*compile_specs*/) const override {
+    if (processed == nullptr) return Error::InvalidArgument;
+    TernaryView view;
+    const BlobStatus status =
+        parse_blob(static_cast<const uint8_t*>(processed->data()), processed->size(), &view);
+    if (status != BlobStatus::Ok) {
+      ET_LOG(Error, "%s: rejected blob of %zu bytes: %s", kBackendName, processed->size(),
+             blob_status_name(status));
+      // A blob from another format version is an incompatibility, anything
+      // else a corrupt program.
+      return status == BlobStatus::BadMagic || status == BlobStatus::BadVersion
+          ? Error::DelegateInvalidCompatibility
+          : Error::InvalidProgram;
+    }
+    Handle* handle = new (std::nothrow) Handle();
+    if (handle == nullptr) return Error::MemoryAllocationFailed;
+    handle->linear = copy_linear(view);
+    processed->Free();
+    return handle;
+  }
+
+  Error execute(
+      BackendExecutionContext& /*context*/,
+      DelegateHandle* opaque,
+      Span<EValue*> args) const override {
+    if (opaque == nullptr) return Error::DelegateInvalidHandle;
+    Handle* handle = static_cast<Handle*>(opaque);
+    const TernaryLinear& w = handle->linear;
+    if (args.size() != 2 || !args[0]->isTensor() || !args[1]->isTensor()) {
+      ET_LOG(Error, "%s: expected (x, y) tensors, got %zu args", kBackendName, args.size());
+      return Error::InvalidArgument;
+    }
+    const Tensor& x = args[0]->toTensor();
+    Tensor& y = args[1]->toTensor();
+    if (x.scalar_type() != ScalarType::Float || y.scalar_type() != ScalarType::Float ||
+        x.dim() < 1 || x.size(x.dim() - 1) != static_cast<ssize_t>(w.k)) {
+      ET_LOG(Error, "%s: expected float x[..., %u] and float y", kBackendName, w.k);
+      return Error::InvalidArgument;
+    }
+    // y has x's leading dims and N columns; resize handles dynamic shapes.
+    std::array<SizesType, executorch::runtime::kTensorDimensionLimit> sizes{};
+    for (ssize_t d = 0; d + 1 < x.dim(); ++d) sizes[d] = x.size(d);
+    sizes[x.dim() - 1] = static_cast<SizesType>(w.n);
+    const Error resized = executorch::runtime::resize_tensor(
+        y, ArrayRef<SizesType>(sizes.data(), static_cast<size_t>(x.dim())));
+    const size_t m = static_cast<size_t>(x.numel()) / w.k;
+    if (resized != Error::Ok || static_cast<size_t>(y.numel()) != m * w.n) {
+      ET_LOG(Error, "%s: cannot shape the output as [..., %u]", kBackendName, w.n);
+      return Error::InvalidArgument;
+    }
+    if (!ternary_linear(w, x.const_data_ptr<float>(), m, y.mutable_data_ptr<float>(),
+                        &handle->scratch, KernelPath::Auto)) {
+      return Error::Internal;
+    }
+    return Error::Ok;
+  }
+
+  void destroy(DelegateHandle* opaque) const override { delete static_cast<Handle*>(opaque); }
+};
+
+DynaedgeTernaryBackend g_backend;
+const executorch::runtime::Backend g_entry{kBackendName, &g_backend};
+// Registration at load time: loading the library is all a host app does.
+const Error g_registered = executorch::runtime::register_backend(g_entry);
+
+}  // namespace
+}  // namespace ternary
+}  // namespace dynaedge
+
+// Lets Python (and an app) ask whether this copy registered itself.
+extern "C" int dynaedge_ternary_backend_registered() {
+  return dynaedge::ternary::g_registered == executorch::runtime::Error::Ok ? 1 : 0;
+}

@@ -1,0 +1,66 @@
+// A small C entry point over the parser and kernels, for ctypes tests, the
+// microbenchmark and fuzzing. Not used by ExecuTorch itself.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+#include "ternary_blob.h"
+#include "ternary_kernel.h"
+
+using namespace dynaedge::ternary;
+
+extern "C" {
+
+// Returns a BlobStatus code (0 = valid).
+int dynaedge_ternary_validate(const uint8_t* blob, size_t size) {
+  return static_cast<int>(parse_blob(blob, size, nullptr));
+}
+
+const char* dynaedge_ternary_status_name(int status) {
+  return blob_status_name(static_cast<BlobStatus>(status));
+}
+
+int dynaedge_ternary_path_available(int path) {
+  return kernel_path_available(static_cast<KernelPath>(path)) ? 1 : 0;
+}
+
+const char* dynaedge_ternary_path_name(int path) {
+  return kernel_path_name(static_cast<KernelPath>(path));
+}
+
+int dynaedge_ternary_best_path() { return static_cast<int>(best_kernel_path()); }
+
+// Runs the Linear on x[m, K]. With acc != null writes the int32 accumulators
+// acc[m, N] (exactness tests), else the fp32 output y[m, N]. Returns a
+// BlobStatus code, or -1 if the path is not available here. Runs `repeats`
+// times and, if seconds != null, stores the mean time of one run (parsing
+// excluded) for the microbenchmark.
+int dynaedge_ternary_run(
+    const uint8_t* blob, size_t size, const float* x, size_t m, float* y, int32_t* acc,
+    int path, int repeats, double* seconds) {
+  TernaryView view;
+  const BlobStatus status = parse_blob(blob, size, &view);
+  if (status != BlobStatus::Ok) return static_cast<int>(status);
+  const TernaryLinear w = copy_linear(view);
+  const KernelPath kp = static_cast<KernelPath>(path);
+  if (!kernel_path_available(kp)) return -1;
+  Scratch s;
+  const int runs = repeats < 1 ? 1 : repeats;
+  const auto start = std::chrono::steady_clock::now();
+  for (int r = 0; r < runs; ++r) {
+    if (acc != nullptr) {
+      s.q.resize(m * w.k_padded);
+      s.row_scale.resize(m);
+      s.row_sum.resize(m);
+      quantize_activations(w, x, m, s.q.data(), s.row_scale.data(), s.row_sum.data());
+      if (!ternary_gemm_s32(w, s.q.data(), s.row_sum.data(), m, acc, kp)) return -1;
+    } else if (!ternary_linear(w, x, m, y, &s, kp)) {
+      return -1;
+    }
+  }
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  if (seconds != nullptr) *seconds = elapsed.count() / runs;
+  return 0;
+}
+
+}  // extern "C"

@@ -1,0 +1,68 @@
+// int8-activation x ternary-weight Linear: y[M,N] = dequant(q(x)[M,K] . W[N,K]^T).
+//
+// Every path (scalar, AVX2, AVX-512 VNNI, NEON) computes the same int32
+// accumulators exactly; only the speed differs. The float epilogue is shared,
+// compiled with -ffp-contract=off, so outputs are bit-identical too.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "ternary_blob.h"
+
+namespace dynaedge {
+namespace ternary {
+
+enum class KernelPath : int {
+  Auto = 0,  // the fastest path this CPU supports
+  Scalar = 1,  // the reference
+  Avx2 = 2,
+  Avx512Vnni = 3,
+  Neon = 4,
+};
+
+const char* kernel_path_name(KernelPath path);
+// Compiled in for this target and supported by the running CPU.
+bool kernel_path_available(KernelPath path);
+KernelPath best_kernel_path();
+
+// Quantizes x[m, K] (row-major fp32) into q[m, K_padded] int8 with zeroed
+// padding, the per-row dequantization scale and the per-row sum of q (the x86
+// paths multiply by weight+1 and subtract the row sum).
+void quantize_activations(
+    const TernaryLinear& w,
+    const float* x,
+    size_t m,
+    int8_t* q,
+    float* row_scale,
+    int32_t* row_sum);
+
+// Exactly acc[i, n] = sum_k q[i, k] * weight[n, k]. Returns false if `path`
+// is not available.
+bool ternary_gemm_s32(
+    const TernaryLinear& w,
+    const int8_t* q,
+    const int32_t* row_sum,
+    size_t m,
+    int32_t* acc,
+    KernelPath path);
+
+// Buffers reused across calls so execute() does not allocate per call.
+struct Scratch {
+  std::vector<int8_t> q;
+  std::vector<float> row_scale;
+  std::vector<int32_t> row_sum;
+};
+
+// The whole op: y[i, n] = float(acc[i, n]) * (row_scale[i] * w_scale[n]) + bias[n].
+bool ternary_linear(
+    const TernaryLinear& w,
+    const float* x,
+    size_t m,
+    float* y,
+    Scratch* scratch,
+    KernelPath path);
+
+}  // namespace ternary
+}  // namespace dynaedge

@@ -1,0 +1,56 @@
+// Internals shared by the per-ISA GEMM files: the tile epilogue and the
+// entry points each ISA file defines (declared here, defined only where the
+// target supports them).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "ternary_blob.h"
+
+namespace dynaedge {
+namespace ternary {
+namespace detail {
+
+struct GemmArgs {
+  const TernaryLinear* w;
+  const int8_t* q;  // [m, k_padded]
+  const int32_t* row_sum;  // [m]
+  size_t m;
+  int32_t* acc;  // [m, n] when the caller wants raw accumulators, else null
+  float* y;  // [m, n] when the caller wants the dequantized output
+  const float* row_scale;  // [m], with y
+};
+
+// One result per (row, column): either the raw int32 or the float output.
+// The float expression is fixed (no FMA contraction: see CMakeLists.txt) so
+// every path produces identical bits.
+inline void store_result(const GemmArgs& a, size_t i, size_t n, int32_t acc) {
+  const size_t index = i * a.w->n + n;
+  if (a.acc != nullptr) {
+    a.acc[index] = acc;
+    return;
+  }
+  const float scale = a.row_scale[i] * a.w->scales[n];
+  float out = static_cast<float>(acc) * scale;
+  if (!a.w->bias.empty()) out = out + a.w->bias[n];
+  a.y[index] = out;
+}
+
+inline int decode_code(const uint8_t* row, size_t kk) {
+  const size_t block = kk / kBlockK, within = kk % kBlockK;
+  return (row[block * 16 + within % 16] >> (2 * (within / 16))) & 3;
+}
+
+void gemm_scalar(const GemmArgs& a);
+#if defined(__x86_64__)
+void gemm_avx2(const GemmArgs& a);
+void gemm_avx512_vnni(const GemmArgs& a);
+#endif
+#if defined(__aarch64__)
+void gemm_neon(const GemmArgs& a);
+#endif
+
+}  // namespace detail
+}  // namespace ternary
+}  // namespace dynaedge

@@ -1,0 +1,80 @@
+// Test-only C++ writer of the blob format (the product writer is blob.py).
+// Lets the C++ unit tests and the fuzz seed corpus run without Python.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "../ternary_blob.h"
+
+namespace dynaedge {
+namespace ternary {
+namespace testing {
+
+struct LinearSpec {
+  uint32_t n, k;
+  std::vector<int8_t> weights;  // n * k values in {-1, 0, 1}
+  std::vector<float> scales;  // n
+  std::vector<float> bias;  // n or empty
+  ActMode act_mode = ActMode::DynamicPerRow;
+  float act_scale = 0.0f;
+  int16_t act_qmin = -127, act_qmax = 127;
+};
+
+template <typename T>
+inline void put(std::vector<uint8_t>& b, size_t offset, T value) {
+  std::memcpy(b.data() + offset, &value, sizeof(T));
+}
+
+inline uint32_t round_up(uint64_t v, uint32_t a) { return static_cast<uint32_t>((v + a - 1) / a * a); }
+
+// Recomputes the checksum after a test edits the header on purpose.
+inline void reseal(std::vector<uint8_t>& b) {
+  put<uint32_t>(b, 60, blob_checksum(b.data(), b.size()));
+}
+
+inline std::vector<uint8_t> build_blob(const LinearSpec& s) {
+  const uint32_t kp = round_up(s.k, kBlockK);
+  const uint32_t w_off = kHeaderSize, w_size = s.n * kp / 4;
+  const uint32_t s_off = round_up(w_off + w_size, kSectionAlign), s_size = s.n * 4;
+  const bool has_bias = !s.bias.empty();
+  const uint32_t b_off = has_bias ? round_up(s_off + s_size, kSectionAlign) : 0;
+  const uint32_t b_size = has_bias ? s.n * 4 : 0;
+  const uint32_t total = has_bias ? b_off + b_size : s_off + s_size;
+  std::vector<uint8_t> b(total, 0);
+  put<uint32_t>(b, 0, kMagic);
+  put<uint16_t>(b, 4, kVersion);
+  put<uint16_t>(b, 6, kHeaderSize);
+  put<uint32_t>(b, 8, s.n);
+  put<uint32_t>(b, 12, s.k);
+  put<uint32_t>(b, 16, kp);
+  b[20] = static_cast<uint8_t>(s.act_mode);
+  b[21] = has_bias ? 1 : 0;
+  put<float>(b, 24, s.act_scale);
+  put<int16_t>(b, 28, s.act_qmin);
+  put<int16_t>(b, 30, s.act_qmax);
+  put<uint32_t>(b, 32, w_off);
+  put<uint32_t>(b, 36, w_size);
+  put<uint32_t>(b, 40, s_off);
+  put<uint32_t>(b, 44, s_size);
+  put<uint32_t>(b, 48, b_off);
+  put<uint32_t>(b, 52, b_size);
+  put<uint32_t>(b, 56, total);
+  for (uint32_t n = 0; n < s.n; ++n) {
+    uint8_t* row = b.data() + w_off + static_cast<size_t>(n) * kp / 4;
+    for (uint32_t kk = 0; kk < kp; ++kk) {
+      const int code = kk < s.k ? s.weights[static_cast<size_t>(n) * s.k + kk] + 1 : kCodeZero;
+      const uint32_t block = kk / kBlockK, within = kk % kBlockK;
+      row[block * 16 + within % 16] |= static_cast<uint8_t>(code << (2 * (within / 16)));
+    }
+  }
+  std::memcpy(b.data() + s_off, s.scales.data(), s_size);
+  if (has_bias) std::memcpy(b.data() + b_off, s.bias.data(), b_size);
+  reseal(b);
+  return b;
+}
+
+}  // namespace testing
+}  // namespace ternary
+}  // namespace dynaedge

@@ -1,0 +1,165 @@
+// Unit tests of the blob parser and every GEMM path, without ExecuTorch, so
+// the same binary runs natively and under qemu-aarch64. Exit code 0 = pass.
+// Prints one line per check group with the numbers it compared.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../ternary_kernel.h"
+#include "blob_builder.h"
+
+using namespace dynaedge::ternary;
+using dynaedge::ternary::testing::build_blob;
+using dynaedge::ternary::testing::LinearSpec;
+using dynaedge::ternary::testing::put;
+using dynaedge::ternary::testing::reseal;
+
+namespace {
+
+int g_failures = 0;
+
+void check(bool ok, const std::string& what) {
+  if (!ok) {
+    ++g_failures;
+    std::printf("FAIL %s\n", what.c_str());
+  }
+}
+
+LinearSpec random_spec(uint32_t n, uint32_t k, bool bias, ActMode mode, std::mt19937& rng) {
+  LinearSpec s{n, k, {}, {}, {}};
+  std::uniform_int_distribution<int> code(-1, 1);
+  std::uniform_real_distribution<float> uni(0.01f, 1.0f);
+  for (size_t i = 0; i < static_cast<size_t>(n) * k; ++i) s.weights.push_back(static_cast<int8_t>(code(rng)));
+  for (uint32_t i = 0; i < n; ++i) s.scales.push_back(uni(rng));
+  if (bias)
+    for (uint32_t i = 0; i < n; ++i) s.bias.push_back(uni(rng) - 0.5f);
+  s.act_mode = mode;
+  s.act_scale = mode == ActMode::StaticPerTensor ? 0.02f : 0.0f;
+  if (mode == ActMode::StaticPerTensor) s.act_qmin = -128;
+  return s;
+}
+
+// The int32 result straight from the unpacked weights, independent of the
+// 2-bit layout: what every path must reproduce exactly.
+std::vector<int32_t> naive_acc(const LinearSpec& s, const std::vector<int8_t>& q, size_t m, uint32_t kp) {
+  std::vector<int32_t> acc(m * s.n);
+  for (size_t i = 0; i < m; ++i)
+    for (uint32_t n = 0; n < s.n; ++n) {
+      int32_t a = 0;
+      for (uint32_t kk = 0; kk < s.k; ++kk) a += q[i * kp + kk] * s.weights[static_cast<size_t>(n) * s.k + kk];
+      acc[i * s.n + n] = a;
+    }
+  return acc;
+}
+
+void test_paths() {
+  std::mt19937 rng(1234);
+  std::normal_distribution<float> normal(0.0f, 1.5f);
+  const uint32_t shapes[][2] = {{1, 1}, {3, 63}, {4, 64}, {5, 65}, {17, 130}, {64, 384}, {33, 1536}, {128, 64}};
+  const KernelPath paths[] = {KernelPath::Scalar, KernelPath::Avx2, KernelPath::Avx512Vnni, KernelPath::Neon};
+  int compared = 0;
+  for (const auto& shape : shapes) {
+    for (ActMode mode : {ActMode::DynamicPerRow, ActMode::StaticPerTensor}) {
+      const LinearSpec s = random_spec(shape[0], shape[1], shape[0] % 2 == 1, mode, rng);
+      const std::vector<uint8_t> blob = build_blob(s);
+      TernaryView view;
+      const BlobStatus st = parse_blob(blob.data(), blob.size(), &view);
+      check(st == BlobStatus::Ok, std::string("parse valid blob: ") + blob_status_name(st));
+      if (st != BlobStatus::Ok) continue;
+      const TernaryLinear w = copy_linear(view);
+      for (size_t m : {1, 2, 3, 4, 5, 9, 16}) {
+        std::vector<float> x(m * s.k);
+        for (float& v : x) v = normal(rng);
+        if (m == 3) x[s.k] = 1e4f;  // saturates in static mode
+        std::vector<int8_t> q(m * w.k_padded);
+        std::vector<float> row_scale(m);
+        std::vector<int32_t> row_sum(m);
+        quantize_activations(w, x.data(), m, q.data(), row_scale.data(), row_sum.data());
+        const std::vector<int32_t> expect = naive_acc(s, q, m, w.k_padded);
+        std::vector<float> y_ref(m * s.n);
+        Scratch scratch;
+        check(ternary_linear(w, x.data(), m, y_ref.data(), &scratch, KernelPath::Scalar), "scalar runs");
+        for (KernelPath p : paths) {
+          if (!kernel_path_available(p)) continue;
+          std::vector<int32_t> acc(m * s.n, -7);
+          check(ternary_gemm_s32(w, q.data(), row_sum.data(), m, acc.data(), p), "gemm runs");
+          check(acc == expect, std::string("int32 acc ") + kernel_path_name(p) + " n=" +
+                    std::to_string(s.n) + " k=" + std::to_string(s.k) + " m=" + std::to_string(m));
+          std::vector<float> y(m * s.n);
+          check(ternary_linear(w, x.data(), m, y.data(), &scratch, p), "linear runs");
+          check(std::memcmp(y.data(), y_ref.data(), y.size() * 4) == 0,
+                std::string("float output bit-identical to scalar: ") + kernel_path_name(p));
+          ++compared;
+        }
+      }
+    }
+  }
+  std::printf("paths: best=%s, %d (shape, m, path) cases compared exactly\n",
+              kernel_path_name(best_kernel_path()), compared);
+  check(compared > 0, "at least one case compared");
+}
+
+void expect_status(std::vector<uint8_t> blob, BlobStatus want, const char* what, bool reseal_it = true) {
+  if (reseal_it && blob.size() >= kHeaderSize) reseal(blob);
+  const BlobStatus got = parse_blob(blob.data(), blob.size(), nullptr);
+  check(got == want, std::string(what) + ": expected '" + blob_status_name(want) + "', got '" +
+            blob_status_name(got) + "'");
+}
+
+void test_malformed() {
+  std::mt19937 rng(7);
+  const std::vector<uint8_t> good = build_blob(random_spec(5, 70, true, ActMode::StaticPerTensor, rng));
+  check(parse_blob(good.data(), good.size(), nullptr) == BlobStatus::Ok, "good blob parses");
+  using B = std::vector<uint8_t>;
+  auto edit = [&](const std::function<void(B&)>& f) { B b = good; f(b); return b; };
+  expect_status(B(good.begin(), good.begin() + 10), BlobStatus::TooSmall, "truncated header", false);
+  expect_status(B(good.begin(), good.end() - 1), BlobStatus::SizeMismatch, "truncated payload", false);
+  expect_status(edit([](B& b) { b[0] = 'X'; }), BlobStatus::BadMagic, "magic");
+  expect_status(edit([](B& b) { put<uint16_t>(b, 4, 2); }), BlobStatus::BadVersion, "version");
+  expect_status(edit([](B& b) { put<uint16_t>(b, 6, 32); }), BlobStatus::BadHeader, "header size");
+  expect_status(edit([](B& b) { b[21] = 0x81; }), BlobStatus::BadHeader, "unknown flag");
+  expect_status(edit([](B& b) { put<uint32_t>(b, 8, 0); }), BlobStatus::BadShape, "N = 0");
+  expect_status(edit([](B& b) { put<uint32_t>(b, 8, 0xFFFFFFFFu); }), BlobStatus::BadShape, "N huge");
+  expect_status(edit([](B& b) { put<uint32_t>(b, 12, 1u << 31); put<uint32_t>(b, 16, 1u << 31); }),
+                BlobStatus::BadShape, "K huge (N*K overflow)");
+  expect_status(edit([](B& b) { put<uint32_t>(b, 16, 64); }), BlobStatus::BadShape, "K_padded");
+  expect_status(edit([](B& b) { put<uint32_t>(b, 8, 6); }), BlobStatus::BadSection, "N disagrees with sections");
+  expect_status(edit([](B& b) { b[20] = 2; }), BlobStatus::BadActivation, "activation mode");
+  expect_status(edit([](B& b) { put<float>(b, 24, -1.0f); }), BlobStatus::BadActivation, "negative act scale");
+  expect_status(edit([](B& b) { put<float>(b, 24, NAN); }), BlobStatus::BadActivation, "NaN act scale");
+  expect_status(edit([](B& b) { put<int16_t>(b, 28, -200); }), BlobStatus::BadActivation, "qmin");
+  expect_status(edit([](B& b) { put<uint32_t>(b, 32, 0); }), BlobStatus::BadSection, "weights inside header");
+  expect_status(edit([](B& b) { put<uint32_t>(b, 40, 0xFFFFFFC0u); }), BlobStatus::BadSection, "scales past end");
+  expect_status(edit([](B& b) { put<uint32_t>(b, 36, 4); }), BlobStatus::BadSection, "weights size");
+  expect_status(edit([](B& b) { put<uint32_t>(b, 56, 1u << 30); }), BlobStatus::SizeMismatch, "total size");
+  expect_status(edit([](B& b) { b[70] ^= 1; }), BlobStatus::ChecksumMismatch, "payload bit flip", false);
+  expect_status(edit([](B& b) { b[64] = 0xFF; }), BlobStatus::BadWeightCode, "weight code 3");
+  // K = 70: k = 70 is block 1, within 6 -> byte 64 + 16 + 6, bits 0..1.
+  expect_status(edit([](B& b) { b[64 + 16 + 6] = (b[64 + 16 + 6] & ~3) | 2; }), BlobStatus::BadWeightCode,
+                "nonzero code in K padding");
+  expect_status(edit([](B& b) {
+                  uint32_t off;
+                  std::memcpy(&off, b.data() + 40, 4);
+                  put<float>(b, off, INFINITY);
+                }),
+                BlobStatus::BadScale, "infinite row scale");
+  std::printf("malformed: checked\n");
+}
+
+}  // namespace
+
+int main() {
+  test_paths();
+  test_malformed();
+  if (g_failures != 0) {
+    std::printf("%d FAILURES\n", g_failures);
+    return 1;
+  }
+  std::printf("ALL PASS\n");
+  return 0;
+}
