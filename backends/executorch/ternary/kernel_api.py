@@ -1,0 +1,63 @@
+"""ctypes view of the runtime's C API (runtime/ternary_c_api.cpp): validate a
+blob and run one Linear on a chosen kernel path, outside ExecuTorch."""
+
+from __future__ import annotations
+
+import ctypes
+from enum import IntEnum
+
+import numpy as np
+
+from .build import load_kernel_library
+
+
+class KernelPath(IntEnum):
+    AUTO = 0
+    SCALAR = 1
+    AVX2 = 2
+    AVX512_VNNI = 3
+    NEON = 4
+
+
+def _lib() -> ctypes.CDLL:
+    lib = load_kernel_library()
+    lib.dynaedge_ternary_validate.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    lib.dynaedge_ternary_status_name.restype = ctypes.c_char_p
+    lib.dynaedge_ternary_run.argtypes = [
+        ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p,
+        ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_double)]
+    return lib
+
+
+def validate_blob(blob: bytes) -> tuple[int, str]:
+    """(status code, status name) from the C++ validator; 0 means valid."""
+    lib = _lib()
+    status = lib.dynaedge_ternary_validate(blob, len(blob))
+    return status, lib.dynaedge_ternary_status_name(status).decode()
+
+
+def path_available(path: KernelPath) -> bool:
+    return bool(_lib().dynaedge_ternary_path_available(int(path)))
+
+
+def run_linear(
+    blob: bytes, x: np.ndarray, path: KernelPath = KernelPath.AUTO, *, accumulators: bool = False,
+    repeats: int = 1,
+) -> tuple[np.ndarray, float]:
+    """Runs the blob's Linear on x[M, K]; returns (y float32 or acc int32 [M, N], seconds per run)."""
+    lib = _lib()
+    status, name = validate_blob(blob)
+    if status != 0:
+        raise ValueError(f"invalid ternary blob: {name}")
+    n = int.from_bytes(blob[8:12], "little")
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    out = np.empty((x.shape[0], n), dtype=np.int32 if accumulators else np.float32)
+    seconds = ctypes.c_double()
+    y_ptr, acc_ptr = (None, out.ctypes.data) if accumulators else (out.ctypes.data, None)
+    rc = lib.dynaedge_ternary_run(blob, len(blob), x.ctypes.data, x.shape[0], y_ptr, acc_ptr,
+                                  int(path), repeats, ctypes.byref(seconds))
+    if rc == -1:
+        raise RuntimeError(f"kernel path {path.name} is not available on this CPU/build")
+    if rc != 0:
+        raise RuntimeError(f"kernel run failed with status {rc}")
+    return out, seconds.value

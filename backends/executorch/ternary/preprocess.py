@@ -1,0 +1,42 @@
+"""DynaedgeTernaryBackend.preprocess: one partition (one Linear) -> one blob.
+
+ExecuTorch finds this class by name (DelegationSpec.backend_id), so the class
+name is the backend id the C++ runtime registers.
+"""
+
+from __future__ import annotations
+
+from typing import final
+
+from executorch.exir.backend.backend_details import BackendDetails, PreprocessResult
+from executorch.exir.backend.compile_spec_schema import CompileSpec
+from torch.export import ExportedProgram
+
+from . import compile_specs
+from .blob import TernaryLinearSpec, pack_blob
+from .linear_match import constant_tensor, match_ternary_linear
+
+
+@final
+class DynaedgeTernaryBackend(BackendDetails):
+    @staticmethod
+    def preprocess(edge_program: ExportedProgram, compile_specs_list: list[CompileSpec]) -> PreprocessResult:
+        act, rtol = compile_specs.decode(compile_specs_list)
+        ops = [n for n in edge_program.graph_module.graph.nodes if n.op == "call_function"]
+        matches = [m for m in (match_ternary_linear(edge_program, n, rtol) for n in ops) if m is not None]
+        if len(matches) != 1:
+            raise ValueError(
+                f"DynaedgeTernaryBackend expects one ternary Linear per partition, found {len(matches)} "
+                f"among ops {[str(n.target) for n in ops]}")
+        match = matches[0]
+        extra = [n for n in ops if n not in match.owned_nodes()]
+        if extra:
+            raise ValueError(f"DynaedgeTernaryBackend partition holds ops besides the Linear: {extra}")
+        bias = constant_tensor(edge_program, match.bias) if match.bias is not None else None
+        spec = TernaryLinearSpec(
+            values=match.values,
+            scales=match.scales,
+            bias=None if bias is None else bias.detach().cpu().float().numpy(),
+            act=act,
+        )
+        return PreprocessResult(processed_bytes=pack_blob(spec))
