@@ -1,0 +1,1 @@
+"""Runtimes dynaedge lowers to; each folder implements backends.base.Backend."""

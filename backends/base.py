@@ -1,0 +1,67 @@
+"""The one small protocol every runtime implements: lower a model, load an artifact, run it.
+
+Backends import exporter.model and these specs only, never the pipeline or the CLI.
+Heavy runtimes (executorch, tensorflow, litert_torch) are imported inside the methods.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+PRECISIONS = ("fp32", "int8", "ternary")
+
+
+@dataclass(frozen=True)
+class LowerSpec:
+    precision: str                 # one of PRECISIONS the backend supports
+    seq_len: int                   # artifacts are static-shape: batch 1 x seq_len
+    calibration_ids: np.ndarray    # int32 [n, seq_len] real training sentences for int8 calibration
+    calibration_mask: np.ndarray
+    options: tuple[tuple[str, str], ...] = ()  # backend-specific switches, e.g. (("int8_mode", "dynamic"),)
+
+    def option(self, key: str, default: str) -> str:
+        return dict(self.options).get(key, default)
+
+    def example_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return (torch.from_numpy(self.calibration_ids[:1].copy()), torch.from_numpy(self.calibration_mask[:1].copy()))
+
+
+@dataclass(frozen=True)
+class Lowered:
+    """A lowered model in memory, not yet verified or written."""
+
+    data: bytes
+    backend: str
+    precision: str
+    quantization: str                       # human-readable scheme, e.g. "static per-channel int8"
+    delegates: dict[str, int] = field(default_factory=dict)  # op counts per delegate / runtime
+    fallbacks: tuple[str, ...] = ()          # anything not lowered as asked, and why
+    output_scale: float | None = None        # quantized int8 outputs are dequantized by the runner
+
+
+class Runner(Protocol):
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """int32 [1, seq_len] ids and mask -> float32 [1, num_labels] logits."""
+
+
+class Backend(Protocol):
+    name: str
+    suffix: str
+    precisions: tuple[str, ...]
+
+    def lower(self, model: torch.nn.Module, spec: LowerSpec) -> Lowered: ...
+
+    def load(self, path: Path, threads: int = 2) -> Runner: ...
+
+
+def calibrate(module, spec: LowerSpec, limit: int = 256, desc: str = "calibrate") -> None:
+    """Run real sentences through an observed (prepare_pt2e) module, with a progress bar."""
+    from tqdm import tqdm
+
+    n = min(limit, len(spec.calibration_ids))
+    for i in tqdm(range(n), desc=desc, unit="sent", leave=False):
+        module(torch.from_numpy(spec.calibration_ids[i:i + 1].copy()),
+               torch.from_numpy(spec.calibration_mask[i:i + 1].copy()))

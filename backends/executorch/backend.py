@@ -1,0 +1,82 @@
+"""ExecuTorch backend: torch.export -> (pt2e int8) -> XNNPACK delegate -> .pte.
+
+fp32: the whole encoder on XNNPACK. int8: pt2e with XNNPACKQuantizer, symmetric
+per-channel weights, static per-tensor activations calibrated on real training sentences
+(or dynamic activations with option int8_mode=dynamic).
+"""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from backends.base import LowerSpec, Lowered, calibrate
+from backends.executorch.delegates import count_delegated_ops
+from exporter.errors import unknown_choice
+
+INT8_MODES = ("static", "dynamic")
+
+
+class ExecuTorchBackend:
+    name = "executorch"
+    suffix = ".pte"
+    precisions = ("fp32", "int8")
+
+    def lower(self, model: torch.nn.Module, spec: LowerSpec) -> Lowered:
+        from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+        from executorch.exir import to_edge_transform_and_lower
+
+        if spec.precision not in self.precisions:
+            raise unknown_choice("executorch precision", spec.precision, self.precisions)
+        model = model.eval()
+        example = spec.example_inputs()
+        quantization = "none (fp32)"
+        if spec.precision == "int8":
+            model, quantization = _quantize_int8(model, spec)
+        program = torch.export.export(model, example, strict=False)
+        edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
+        delegates = count_delegated_ops(edge.exported_program())
+        data = edge.to_executorch().buffer
+        fallbacks = ()
+        if delegates.get("portable", 0):
+            fallbacks = (f"{delegates['portable']} ops not delegated to XNNPACK run on portable kernels",)
+        return Lowered(bytes(data), self.name, spec.precision, quantization, delegates, fallbacks)
+
+    def load(self, path: Path, threads: int = 2):
+        return ExecuTorchRunner(Path(path), threads)
+
+
+def _quantize_int8(model: torch.nn.Module, spec: LowerSpec):
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer, get_symmetric_quantization_config)
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    mode = spec.option("int8_mode", "static")
+    if mode not in INT8_MODES:
+        raise unknown_choice("int8_mode", mode, INT8_MODES)
+    dynamic = mode == "dynamic"
+    graph = torch.export.export(model, spec.example_inputs(), strict=False).module()
+    quantizer = XNNPACKQuantizer().set_global(
+        get_symmetric_quantization_config(is_per_channel=True, is_dynamic=dynamic))
+    prepared = prepare_pt2e(graph, quantizer)
+    calibrate(prepared, spec, limit=16 if dynamic else 256, desc="calibrate int8 (executorch)")
+    scheme = ("dynamic int8 activations" if dynamic else "static int8 activations") + \
+        ", per-channel int8 weights (XNNPACKQuantizer); embeddings fp32"
+    return convert_pt2e(prepared), scheme
+
+
+class ExecuTorchRunner:
+    """Runs a .pte through executorch.runtime with XNNPACK's threadpool set to `threads`."""
+
+    def __init__(self, path: Path, threads: int):
+        from executorch.extension.pybindings import portable_lib
+        from executorch.runtime import Runtime
+
+        portable_lib._unsafe_reset_threadpool(threads)
+        self.program = Runtime.get().load_program(path)
+        self.method = self.program.load_method("forward")
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        out = self.method.execute([torch.from_numpy(np.ascontiguousarray(ids, np.int32)),
+                                   torch.from_numpy(np.ascontiguousarray(mask, np.int32))])
+        return out[0].numpy().astype(np.float32)

@@ -1,0 +1,88 @@
+"""TFLite backend: litert-torch converts the encoder; int8 through litert-torch's PT2EQuantizer.
+
+int8 modes: "static" (default) = full-integer activations calibrated on real training
+sentences, per-channel int8 weights; the word-embedding table stays fp32 (the
+EMBEDDING_LOOKUP kernel rejects per-channel int8 tables) and the output tensor is int8,
+dequantized by the runner with its scale / zero point. "dynamic" = dynamic-range int8.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from backends.base import LowerSpec, Lowered, calibrate
+from backends.tflite.inspect import float_ops, op_counts
+from exporter.errors import unknown_choice
+
+INT8_MODES = ("static", "dynamic")
+
+
+class TFLiteBackend:
+    name = "tflite"
+    suffix = ".tflite"
+    precisions = ("fp32", "int8")
+
+    def lower(self, model: torch.nn.Module, spec: LowerSpec) -> Lowered:
+        import litert_torch
+
+        if spec.precision not in self.precisions:
+            raise unknown_choice("tflite precision", spec.precision, self.precisions)
+        model = model.eval()
+        example = spec.example_inputs()
+        if spec.precision == "fp32":
+            data = litert_torch.convert(model, example).model_content()
+            return Lowered(data, self.name, "fp32", "none (fp32)", op_counts(data))
+        mode = spec.option("int8_mode", "static")
+        if mode not in INT8_MODES:
+            raise unknown_choice("int8_mode", mode, INT8_MODES)
+        data = _convert_int8(model, spec, dynamic=mode == "dynamic")
+        leftover = float_ops(data)
+        fallbacks = (f"ops left in float: {', '.join(f'{k} x{v}' for k, v in leftover.items())}",) if leftover else ()
+        scheme = ("dynamic-range int8 (int8 weights, float activations quantized at run time)" if mode == "dynamic"
+                  else "full-integer int8 (static int8 activations, per-channel int8 weights); embeddings fp32")
+        return Lowered(data, self.name, "int8", scheme, op_counts(data), fallbacks)
+
+    def load(self, path: Path, threads: int = 2):
+        return TFLiteRunner(Path(path), threads)
+
+
+def _convert_int8(model: torch.nn.Module, spec: LowerSpec, dynamic: bool) -> bytes:
+    import litert_torch
+    from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
+    from litert_torch.quantize.quant_config import QuantConfig
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    example = spec.example_inputs()
+    graph = torch.export.export(model, example, strict=False).module()
+    quantizer = PT2EQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=dynamic))
+    prepared = prepare_pt2e(graph, quantizer)
+    calibrate(prepared, spec, limit=16 if dynamic else 256, desc="calibrate int8 (tflite)")
+    converted = convert_pt2e(prepared, fold_quantize=False)
+    return litert_torch.convert(converted, example, quant_config=QuantConfig(pt2e_quantizer=quantizer)).model_content()
+
+
+class TFLiteRunner:
+    """ai_edge_litert Interpreter; int32 inputs; an int8 output is dequantized with its own scale."""
+
+    def __init__(self, path: Path, threads: int):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        self.interpreter.allocate_tensors()
+        inputs = sorted(self.interpreter.get_input_details(), key=lambda d: d["name"])
+        self.inputs = [(d["index"], d["dtype"]) for d in inputs]
+        out = self.interpreter.get_output_details()[0]
+        self.output = out["index"]
+        scale, zero = out["quantization"]
+        self.dequant = (scale, zero) if out["dtype"] in (np.int8, np.uint8) and scale else None
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        for (index, dtype), value in zip(self.inputs, (ids, mask)):
+            self.interpreter.set_tensor(index, np.ascontiguousarray(value, dtype=dtype))
+        self.interpreter.invoke()
+        out = self.interpreter.get_tensor(self.output)
+        if self.dequant:
+            scale, zero = self.dequant
+            return ((out.astype(np.float32) - zero) * scale).astype(np.float32)
+        return out.astype(np.float32)

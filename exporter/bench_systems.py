@@ -1,0 +1,87 @@
+"""The systems `dynaedge bench` times: our lowered artifacts and the peers, built from one teacher.
+
+Artifacts are built per sequence length (they are static-shape) and cached by the teacher's
+weights hash, so a second bench run only times.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from backends.base import LowerSpec
+from backends.registry import get_backend
+from exporter.atomic import write_bytes
+from exporter.paths import cache_dir
+
+
+@dataclass(frozen=True)
+class System:
+    name: str
+    precision: str
+    runner: object
+    bytes: int
+
+
+def _teacher_key(teacher) -> str:
+    h = hashlib.sha256()
+    for name, t in sorted(teacher.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+class TorchRunner:
+    def __init__(self, model):
+        self.model = model.eval()
+
+    @torch.no_grad()
+    def __call__(self, ids, mask):
+        return self.model(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+
+
+def build_systems(teacher, inputs, seq_len: int, threads: int) -> list[System]:
+    from tqdm import tqdm
+
+    work = cache_dir("bench", f"{_teacher_key(teacher)}-s{seq_len}")
+    calib = LowerSpec("fp32", seq_len, inputs.splits.train.ids[:256], inputs.splits.train.mask[:256])
+    systems = [System("torch-eager", "fp32", TorchRunner(teacher), 4 * teacher.num_params())]
+    plan = [("executorch", "fp32"), ("executorch", "int8"), ("tflite", "fp32"), ("tflite", "int8")]
+    for backend_name, precision in tqdm(plan, desc=f"lower for bench (seq {seq_len})", leave=False):
+        backend = get_backend(backend_name)
+        path = work / f"{precision}{backend.suffix}"
+        if not path.exists():
+            spec = LowerSpec(precision, seq_len, calib.calibration_ids, calib.calibration_mask)
+            write_bytes(path, backend.lower(teacher, spec).data)
+        systems.append(System(f"{backend_name}-{'xnnpack' if backend_name == 'executorch' else 'litert'}",
+                              precision, backend.load(path, threads), path.stat().st_size))
+    onnx_path = work / "int8-dynamic.onnx"
+    if not onnx_path.exists():
+        _onnx_dynamic_int8(teacher, calib, work / "fp32.onnx", onnx_path)
+    systems.append(System("onnxruntime-dynamic", "int8", OnnxRunner(onnx_path, threads), onnx_path.stat().st_size))
+    return systems
+
+
+def _onnx_dynamic_int8(teacher, calib: LowerSpec, fp32_path: Path, int8_path: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    torch.onnx.export(teacher.eval(), calib.example_inputs(), str(fp32_path), input_names=["ids", "mask"],
+                      output_names=["logits"], opset_version=17, dynamo=False)
+    tmp = int8_path.with_suffix(".tmp.onnx")
+    quantize_dynamic(str(fp32_path), str(tmp), weight_type=QuantType.QInt8)
+    tmp.replace(int8_path)
+
+
+class OnnxRunner:
+    def __init__(self, path: Path, threads: int):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+    def __call__(self, ids, mask):
+        return self.session.run(["logits"], {"ids": ids.astype(np.int32), "mask": mask.astype(np.int32)})[0]

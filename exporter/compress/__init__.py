@@ -1,0 +1,1 @@
+"""Train-side compression: fine-tuning, distillation, DynaBERT slicing, quantization-aware training."""

@@ -1,0 +1,47 @@
+"""Training recipes are data: recipes/<name>.toml parsed into a frozen TrainSpec."""
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from exporter.errors import UserError, unknown_choice
+
+RECIPE_DIR = Path(__file__).parent / "recipes"
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    name: str
+    epochs: int = 2
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_fraction: float = 0.1
+    seq_len: int = 64
+    seed: int = 1234
+    checkpoint_every: int = 50
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+
+
+def recipe_names() -> list[str]:
+    return sorted(p.stem for p in RECIPE_DIR.glob("*.toml"))
+
+
+def load_recipe(name: str) -> TrainSpec:
+    path = RECIPE_DIR / f"{name}.toml"
+    if not path.exists():
+        raise unknown_choice("recipe", name, recipe_names())
+    data = tomllib.loads(path.read_text())
+    known = {f.name for f in fields(TrainSpec)}
+    extra = set(data) - known
+    if extra:
+        raise UserError(f"{path}: unknown keys {sorted(extra)}; known: {sorted(known)}")
+    return TrainSpec(**data)

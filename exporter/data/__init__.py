@@ -1,0 +1,1 @@
+"""Task data: sources (default movie reviews, user files), splits and tokenization."""

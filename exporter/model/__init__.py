@@ -1,0 +1,1 @@
+"""The export-friendly BERT encoder, its sub-network slicing, and Hugging Face weight loading."""

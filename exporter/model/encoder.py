@@ -1,0 +1,170 @@
+"""A plain BERT encoder + mean-pooling classifier, written for export.
+
+Why not transformers' BertModel: its graph lowers to ExecuTorch ~3x slower and trips the
+pt2e quantizer (DESIGN.md). This one is nn.Linear / LayerNorm / softmax with an additive
+mask, static shapes, no data-dependent control flow, int32 or int64 ids.
+
+Width and depth slicing (DynaBERT): `model.active = SubnetSpec(...)` makes forward use the
+first heads / FFN neurons / the kept layers of a full-size model (training the supernet);
+`extract(model, spec)` builds a physically smaller model for export. Units are kept in
+stored order: rewiring (compress/) permutes weights so the most important come first.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from exporter.model.config import EncoderConfig
+from exporter.model.subnet import FULL, SubnetSpec
+
+
+class SliceLinear(nn.Linear):
+    """nn.Linear that can run on its first `rows` outputs / first `cols` inputs.
+
+    Quantization-aware subclasses override `effective_weight` and `quantize_input`.
+    """
+
+    def effective_weight(self, rows: int, cols: int) -> torch.Tensor:
+        w = self.weight
+        if rows < w.shape[0]:
+            w = w[:rows]
+        if cols < w.shape[1]:
+            w = w[:, :cols]
+        return w
+
+    def quantize_input(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    def forward(self, x: torch.Tensor, rows: int | None = None, cols: int | None = None) -> torch.Tensor:
+        rows = self.out_features if rows is None else rows
+        cols = self.in_features if cols is None else cols
+        bias = self.bias if rows == self.out_features else self.bias[:rows]
+        return F.linear(self.quantize_input(x), self.effective_weight(rows, cols), bias)
+
+
+@dataclass
+class Features:
+    """Everything TinyBERT-style distillation compares between teacher and student."""
+
+    embeddings: torch.Tensor
+    hidden: list[torch.Tensor]      # output of each kept layer
+    attention: list[torch.Tensor]   # pre-softmax scores of each kept layer [B, heads, S, S]
+    logits: torch.Tensor
+
+
+class Layer(nn.Module):
+    def __init__(self, hidden: int, heads: int, head_dim: int, ffn: int, eps: float, dropout: float):
+        super().__init__()
+        self.heads, self.head_dim = heads, head_dim
+        inner = heads * head_dim
+        self.q, self.k, self.v = SliceLinear(hidden, inner), SliceLinear(hidden, inner), SliceLinear(hidden, inner)
+        self.attn_out = SliceLinear(inner, hidden)
+        self.attn_norm = nn.LayerNorm(hidden, eps=eps)
+        self.ffn_in = SliceLinear(hidden, ffn)
+        self.ffn_out = SliceLinear(ffn, hidden)
+        self.ffn_norm = nn.LayerNorm(hidden, eps=eps)
+        self.drop = nn.Dropout(dropout)
+
+    def attention_scores(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(q, k.transpose(-1, -2)) * (self.head_dim ** -0.5)
+
+    def attention_context(self, probs: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(probs, v)
+
+    def forward(self, x, add_mask, heads: int, neurons: int):
+        b, s, _ = x.shape
+        inner = heads * self.head_dim
+
+        def split(t):
+            return t.reshape(b, s, heads, self.head_dim).transpose(1, 2)
+
+        q, k, v = (split(lin(x, rows=inner)) for lin in (self.q, self.k, self.v))
+        scores = self.attention_scores(q, k) + add_mask
+        probs = self.drop(torch.softmax(scores, dim=-1))
+        ctx = self.attention_context(probs, v).transpose(1, 2).reshape(b, s, inner)
+        x = self.attn_norm(x + self.drop(self.attn_out(ctx, cols=inner)))
+        h = F.gelu(self.ffn_in(x, rows=neurons))
+        x = self.ffn_norm(x + self.drop(self.ffn_out(h, cols=neurons)))
+        return x, scores
+
+
+class Encoder(nn.Module):
+    """BERT embeddings + layers + mean pooling + linear head. `forward(ids, mask) -> logits`."""
+
+    def __init__(self, cfg: EncoderConfig, built: SubnetSpec = FULL):
+        super().__init__()
+        self.cfg, self.built = cfg, built
+        self.word = nn.Embedding(cfg.vocab_size, cfg.hidden)
+        self.position = nn.Embedding(cfg.max_positions, cfg.hidden)
+        self.token_type = nn.Embedding(cfg.type_vocab, cfg.hidden)
+        self.emb_norm = nn.LayerNorm(cfg.hidden, eps=cfg.layer_norm_eps)
+        heads, neurons = built.kept_heads(cfg.heads), built.kept_neurons(cfg.ffn)
+        self.layers = nn.ModuleList(
+            Layer(cfg.hidden, heads, cfg.head_dim, neurons, cfg.layer_norm_eps, cfg.dropout)
+            for _ in built.kept_layers(cfg.layers))
+        self.drop = nn.Dropout(cfg.dropout)
+        self.classifier = nn.Linear(cfg.hidden, cfg.num_labels)
+        self.active = FULL  # the slice forward runs; only a full-size model can run smaller slices
+
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        s = ids.shape[1]
+        x = self.word(ids) + self.position.weight[:s] + self.token_type.weight[0]
+        return self.drop(self.emb_norm(x))
+
+    def _plan(self):
+        if self.active == FULL:
+            layer = self.layers[0] if len(self.layers) else None
+            heads = layer.heads if layer else 0
+            neurons = layer.ffn_in.out_features if layer else 0
+            return range(len(self.layers)), heads, neurons
+        if self.built != FULL:
+            raise ValueError(f"model built as {self.built} cannot run slice {self.active}; use extract()")
+        return (self.active.kept_layers(self.cfg.layers), self.active.kept_heads(self.cfg.heads),
+                self.active.kept_neurons(self.cfg.ffn))
+
+    def features(self, ids: torch.Tensor, mask: torch.Tensor) -> Features:
+        maskf = mask.to(torch.float32)
+        add_mask = ((1.0 - maskf) * -10000.0)[:, None, None, :]
+        x = emb = self.embed(ids)
+        hidden, attention = [], []
+        layer_ids, heads, neurons = self._plan()
+        for i in layer_ids:
+            x, scores = self.layers[i](x, add_mask, heads, neurons)
+            hidden.append(x)
+            attention.append(scores)
+        pooled = (x * maskf[:, :, None]).sum(1) / maskf.sum(1, keepdim=True).clamp(min=1.0)
+        return Features(emb, hidden, attention, self.classifier(self.drop(pooled)))
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.features(ids, mask).logits
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def extract(model: Encoder, spec: SubnetSpec) -> Encoder:
+    """A physically smaller copy holding the first heads / neurons and the kept layers of `model`."""
+    if model.built != FULL:
+        raise ValueError(f"can only extract from a full-size model, not {model.built}")
+    small = Encoder(model.cfg, spec)
+    heads, neurons = spec.kept_heads(model.cfg.heads), spec.kept_neurons(model.cfg.ffn)
+    inner = heads * model.cfg.head_dim
+    state = {}
+    for name, t in model.state_dict().items():
+        if not name.startswith("layers."):
+            state[name] = t
+    for j, i in enumerate(spec.kept_layers(model.cfg.layers)):
+        src = model.layers[i]
+        rows = {"q": inner, "k": inner, "v": inner, "ffn_in": neurons}
+        cols = {"attn_out": inner, "ffn_out": neurons}
+        for name, t in src.state_dict().items():
+            mod, _, kind = name.partition(".")
+            if mod in rows:
+                t = t[:rows[mod]]
+            elif mod in cols and kind == "weight":
+                t = t[:, :cols[mod]]
+            state[f"layers.{j}.{name}"] = t.clone()
+    small.load_state_dict(state)
+    return small.eval()

@@ -1,0 +1,73 @@
+"""Parity: run an artifact in its own runtime over real sentences and compare with PyTorch.
+
+Parity is numbers, not a bool: SQNR in dB and max abs difference of the logits, label
+agreement, and the artifact's own accuracy. Thresholds depend on the precision.
+"""
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Parity:
+    sqnr_db: float
+    max_abs_diff: float
+    label_agreement: float
+    dev_accuracy: float
+    reference_accuracy: float  # the PyTorch model it is compared with, same sentences
+    n_sentences: int
+
+    def to_dict(self) -> dict:
+        # JSON has no infinity: identical outputs (zero noise) are recorded as SQNR null.
+        return {k: (None if v == float("inf") else round(v, 6)) if isinstance(v, float) else v
+                for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_sqnr_db: float | None = None
+    min_label_agreement: float | None = None
+    max_accuracy_drop: float | None = None  # absolute, vs the fp32 PyTorch reference
+
+    def failures(self, p: Parity) -> list[str]:
+        out = []
+        if self.min_sqnr_db is not None and p.sqnr_db < self.min_sqnr_db:
+            out.append(f"SQNR {p.sqnr_db:.1f} dB < {self.min_sqnr_db:g} dB")
+        if self.min_label_agreement is not None and p.label_agreement < self.min_label_agreement:
+            out.append(f"label agreement {p.label_agreement:.4f} < {self.min_label_agreement:g}")
+        if self.max_accuracy_drop is not None and p.reference_accuracy - p.dev_accuracy > self.max_accuracy_drop:
+            out.append(f"dev accuracy {p.dev_accuracy:.4f} is {100 * (p.reference_accuracy - p.dev_accuracy):.2f} "
+                       f"points below PyTorch's {p.reference_accuracy:.4f} (allowed {100 * self.max_accuracy_drop:g})")
+        return out
+
+
+# fp32 must match PyTorch; int8 may move logits but not accuracy by more than a point.
+THRESHOLDS = {
+    "fp32": Thresholds(min_sqnr_db=40.0, min_label_agreement=1.0),
+    "int8": Thresholds(max_accuracy_drop=0.01),
+}
+
+
+def sqnr_db(reference: np.ndarray, test: np.ndarray) -> float:
+    noise = float(np.sum((reference.astype(np.float64) - test) ** 2))
+    signal = float(np.sum(reference.astype(np.float64) ** 2))
+    return float("inf") if noise == 0 else 10.0 * np.log10(signal / noise)
+
+
+def run_runner(runner, ids: np.ndarray, mask: np.ndarray, desc: str = "verify") -> np.ndarray:
+    from tqdm import tqdm
+
+    return np.concatenate([runner(ids[i:i + 1], mask[i:i + 1])
+                           for i in tqdm(range(len(ids)), desc=desc, unit="sent", leave=False)])
+
+
+def compare(reference: np.ndarray, test: np.ndarray, labels: np.ndarray) -> Parity:
+    return Parity(
+        sqnr_db=sqnr_db(reference, test),
+        max_abs_diff=float(np.abs(reference - test).max()),
+        label_agreement=float((reference.argmax(-1) == test.argmax(-1)).mean()),
+        dev_accuracy=float((test.argmax(-1) == labels).mean()),
+        reference_accuracy=float((reference.argmax(-1) == labels).mean()),
+        n_sentences=len(labels),
+    )
