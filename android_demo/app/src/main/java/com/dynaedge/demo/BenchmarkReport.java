@@ -1,0 +1,72 @@
+package com.dynaedge.demo;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The benchmark file `dynaedge profile import` reads:
+ * {"device": {"name", "model", "manufacturer", "soc", "abi", "sdk_int", "profile"},
+ *  "rows": [{"backend", "precision", "width", "depth", "seq_len", "measured_ms"}, ...]}.
+ * device.name is the slug of the model ("pixel-7"), usable as a new profile name.
+ *
+ * measured_ms is the median of the timed runs; the extra row fields (runs, p90_ms, path)
+ * are additions the importer may ignore. The host test writes a sample with this class.
+ */
+public final class BenchmarkReport {
+    private final Map<String, Object> device = new LinkedHashMap<>();
+    private final List<Object> rows = new ArrayList<>();
+
+    /** model, manufacturer, soc, abi, sdk_int, profile (null when none matched). */
+    public BenchmarkReport(String model, String manufacturer, String soc, String abi, int sdkInt, String profile) {
+        device.put("name", DeviceMatcher.slug(model));
+        device.put("model", model);
+        device.put("manufacturer", manufacturer);
+        device.put("soc", soc);
+        device.put("abi", abi);
+        device.put("sdk_int", sdkInt);
+        device.put("profile", profile);
+    }
+
+    /** One model file timed over the sentences; timesMs holds one latency per run. */
+    public void add(BundleManifest.Artifact artifact, int seqLen, double[] timesMs) {
+        if (timesMs.length == 0) {
+            throw new IllegalArgumentException("no timed runs for " + artifact.path);
+        }
+        double[] sorted = timesMs.clone();
+        Arrays.sort(sorted);
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("backend", artifact.backend);
+        row.put("precision", artifact.subnet.precision);
+        row.put("width", artifact.subnet.width);
+        row.put("depth", artifact.subnet.depth);
+        row.put("seq_len", seqLen);
+        row.put("measured_ms", round(percentile(sorted, 0.5)));
+        row.put("p90_ms", round(percentile(sorted, 0.9)));
+        row.put("runs", sorted.length);
+        row.put("path", artifact.path);
+        rows.add(row);
+    }
+
+    // nearest-rank on sorted data, midpoint for the median of an even count
+    static double percentile(double[] sorted, double q) {
+        if (q == 0.5 && sorted.length % 2 == 0) {
+            return (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+        }
+        int rank = (int) Math.ceil(q * sorted.length);
+        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1000.0) / 1000.0;
+    }
+
+    public String toJson() {
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("device", device);
+        root.put("rows", rows);
+        return Json.write(root);
+    }
+}

@@ -1,0 +1,183 @@
+"""Build the demo APK offline: aapt package -> javac -> dx -> aapt add -> zipalign -> apksigner.
+
+Inputs: the app sources in android_demo/app (the same tree Android Studio opens), the
+pinned ExecuTorch runtime (runtime.py), the Debian toolchain (toolchain.py) and a bundle
+directory written by `dynaedge export --target android`, which goes into
+assets/bundle/ unchanged. The APK is checked (checks.py) before it is reported.
+
+Native libraries are stored compressed and extracted at install time
+(android:extractNativeLibs="true"): Debian's zipalign can only page-align stored .so
+files to 4 KB, and libfbjni.so is itself only 4 KB aligned, so loading libraries
+straight from the APK would not help 16 KB-page devices anyway.
+"""
+
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from exporter.android.checks import ApkChecks, check_apk
+from exporter.android.fbjni import write_patched_sources
+from exporter.android.runtime import Runtime, ensure_runtime
+from exporter.android.signing import DebugKey, ensure_debug_key
+from exporter.android.toolchain import Toolchain, ensure_toolchain
+from exporter.atomic import sha256_file
+from exporter.errors import UserError
+
+PACKAGE = "com.dynaedge.demo"
+MIN_SDK = 26  # ExecuTorch's runtime and dx's --min-sdk-version both want 26+
+TARGET_SDK = 34
+VERSION_CODE, VERSION_NAME = 1, "0.1"
+DEMO_DIR = Path(__file__).resolve().parents[2] / "android_demo"
+APP_SRC = DEMO_DIR / "app" / "src" / "main"
+STUBS = DEMO_DIR / "offline" / "stubs"
+ASSET_DIR = "bundle"  # the app reads assets/bundle/manifest.json
+STORED_EXTENSIONS = ("pte", "tflite")  # stored uncompressed: the app copies them out byte for byte
+
+
+@dataclass(frozen=True)
+class ApkReport:
+    apk: Path
+    bytes: int
+    sha256: str
+    package: str
+    min_sdk: int
+    target_sdk: int
+    native_libs: tuple[str, ...]
+    bundle_files: tuple[str, ...]
+    runtime: tuple[str, ...]  # npm package@version of each runtime source
+    checks: ApkChecks
+    seconds: float
+
+
+def bundle_files(bundle_dir: Path) -> tuple[Path, ...]:
+    """manifest.json, vocab.txt and every artifact the manifest lists, each checked against its sha256."""
+    bundle_dir = Path(bundle_dir)
+    manifest_path = bundle_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise UserError(f"{bundle_dir} is not a bundle: no manifest.json (make one with "
+                        f"`dynaedge export --target android --out {bundle_dir}`)")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise UserError(f"{manifest_path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    files = [manifest_path]
+    vocab = bundle_dir / "vocab.txt"
+    if not vocab.is_file():
+        raise UserError(f"{bundle_dir} has no vocab.txt; the app's tokenizer needs it")
+    files.append(vocab)
+    artifacts = manifest.get("artifacts") or []
+    if not artifacts:
+        raise UserError(f"{manifest_path} lists no artifacts; nothing for the app to run")
+    for art in artifacts:
+        path = bundle_dir / art["path"]
+        if Path(art["path"]).is_absolute() or ".." in Path(art["path"]).parts:
+            raise UserError(f"{manifest_path}: artifact path {art['path']!r} must be relative to the bundle")
+        if not path.is_file():
+            raise UserError(f"{manifest_path} lists {art['path']}, which is not in {bundle_dir}")
+        digest = sha256_file(path)
+        if digest != art["sha256"]:
+            raise UserError(f"{path}: sha256 {digest}, the manifest says {art['sha256']}; re-run export")
+        files.append(path)
+    sentences = bundle_dir / "sentences.txt"  # optional: the benchmark's sentences, one per line
+    if sentences.is_file():
+        files.append(sentences)
+    return tuple(files)
+
+
+def _run(cmd: list, what: str, cwd: Path | None = None) -> str:
+    done = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, cwd=cwd)
+    if done.returncode != 0:
+        raise UserError(f"{what} failed (exit {done.returncode}): {' '.join(map(str, cmd))[:300]}\n"
+                        f"{(done.stderr or done.stdout).strip()[-2000:]}")
+    return done.stdout
+
+
+def _offline_manifest(dest: Path) -> Path:
+    """The Gradle-style source manifest (no package, no uses-sdk) plus what Gradle would add."""
+    text = (APP_SRC / "AndroidManifest.xml").read_text(encoding="utf-8")
+    if "<manifest " not in text or "package=" in text:
+        raise UserError(f"{APP_SRC / 'AndroidManifest.xml'}: expected a <manifest> without package=")
+    text = text.replace("<manifest ", f'<manifest package="{PACKAGE}" ', 1)
+    dest.write_text(text, encoding="utf-8")
+    return dest
+
+
+def _java_sources(work: Path, runtime: Runtime) -> list[Path]:
+    app = sorted((APP_SRC / "java").rglob("*.java"))
+    stubs = sorted(STUBS.rglob("*.java"))
+    if not app or not stubs:
+        raise UserError(f"app sources missing under {APP_SRC / 'java'} or {STUBS}")
+    return app + stubs + write_patched_sources(runtime.fbjni_sources, work / "fbjni-src")
+
+
+def _compile_dex(tools: Toolchain, runtime: Runtime, work: Path) -> Path:
+    classes = work / "classes"
+    classes.mkdir()
+    _run([tools.javac, "--release", "8", "-Xlint:-options", "-nowarn", "-encoding", "UTF-8", "-d", classes,
+          "-cp", f"{tools.android_jar}:{runtime.executorch_jar}", *_java_sources(work, runtime)], "javac")
+    dex = work / "stage" / "classes.dex"
+    dex.parent.mkdir()
+    # the whole ExecuTorch jar: its native library registers natives for every class it knows
+    _run([tools.java, "-cp", tools.dx_jar, "com.android.dx.command.Main", "--dex",
+          f"--min-sdk-version={MIN_SDK}", f"--output={dex}", classes, runtime.executorch_jar], "dx --dex")
+    return dex
+
+
+def _package(tools: Toolchain, runtime: Runtime, files: tuple[Path, ...], work: Path) -> Path:
+    assets = work / "assets"
+    (assets / ASSET_DIR).mkdir(parents=True)
+    for f in files:
+        shutil.copy2(f, assets / ASSET_DIR / f.name)
+    unsigned = work / "unsigned.apk"
+    stored = [a for ext in STORED_EXTENSIONS for a in ("-0", ext)]
+    _run([tools.aapt, "package", "-f", "-M", _offline_manifest(work / "AndroidManifest.xml"),
+          "-I", tools.android_jar, "-A", assets, *stored,
+          "--min-sdk-version", MIN_SDK, "--target-sdk-version", TARGET_SDK,
+          "--version-code", VERSION_CODE, "--version-name", VERSION_NAME, "-F", unsigned], "aapt package")
+    _compile_dex(tools, runtime, work)
+    libs = work / "stage" / "lib" / "arm64-v8a"
+    libs.mkdir(parents=True)
+    for lib in runtime.native_libs:
+        shutil.copy2(lib, libs / lib.name)
+    entries = ["classes.dex", *(f"lib/arm64-v8a/{lib.name}" for lib in runtime.native_libs)]
+    _run([tools.aapt, "add", unsigned, *entries], "aapt add", cwd=work / "stage")
+    return unsigned
+
+
+def _align_and_sign(tools: Toolchain, key: DebugKey, unsigned: Path, out_apk: Path, work: Path) -> None:
+    aligned = work / "aligned.apk"
+    _run([tools.zipalign, "-f", "-p", "4", unsigned, aligned], "zipalign")
+    tmp_out = work / "signed.apk"
+    _run([tools.apksigner, "sign", "--ks", key.keystore, "--ks-key-alias", key.alias,
+          "--ks-pass", f"pass:{key.password}", "--key-pass", f"pass:{key.password}",
+          "--min-sdk-version", MIN_SDK, "--out", tmp_out, aligned], "apksigner sign")
+    out_apk.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(tmp_out, out_apk)
+
+
+def build_apk(bundle_dir: Path, out_apk: Path) -> ApkReport:
+    """A signed, aligned, checked APK with the bundle in assets/bundle/."""
+    start = time.perf_counter()
+    out_apk = Path(out_apk)
+    if out_apk.suffix != ".apk":
+        raise UserError(f"output {out_apk} must end in .apk")
+    files = bundle_files(Path(bundle_dir))
+    tools, runtime = ensure_toolchain(), ensure_runtime()
+    key = ensure_debug_key(tools.keytool)
+    with tempfile.TemporaryDirectory(prefix="dynaedge-apk-") as tmp:
+        work = Path(tmp)
+        unsigned = _package(tools, runtime, files, work)
+        _align_and_sign(tools, key, unsigned, out_apk, work)
+    checks = check_apk(out_apk)
+    if checks.problems:
+        # our build is wrong, not the user's input: an internal error (exit code 1)
+        raise RuntimeError(f"built {out_apk} but it fails its checks: " + "; ".join(checks.problems))
+    return ApkReport(apk=out_apk, bytes=out_apk.stat().st_size, sha256=sha256_file(out_apk), package=PACKAGE,
+                     min_sdk=checks.min_sdk, target_sdk=checks.target_sdk,
+                     native_libs=tuple(lib.name for lib in runtime.native_libs),
+                     bundle_files=tuple(f.name for f in files), runtime=runtime.versions, checks=checks,
+                     seconds=round(time.perf_counter() - start, 2))

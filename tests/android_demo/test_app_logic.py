@@ -1,0 +1,46 @@
+"""The app's selector, manifest reader, JSON and benchmark report, run with JUnit on the host.
+
+The sample manifest (tests/android_demo/sample_manifest.json) has the export schema with
+three profiles, two budgets for one of them, and a TFLite choice the offline APK must
+run on ExecuTorch instead.
+"""
+
+import json
+import re
+from pathlib import Path
+
+SAMPLE_MANIFEST = Path(__file__).with_name("sample_manifest.json")
+ROW_FIELDS = {"backend": str, "precision": str, "width": float, "depth": float, "seq_len": int, "measured_ms": float}
+
+
+def _junit_ok(done) -> str:
+    ran = re.search(r"OK \((\d+) tests?\)", done.stdout)
+    assert done.returncode == 0 and ran, f"JUnit failed:\n{done.stdout[-5000:]}{done.stderr[-2000:]}"
+    return ran.group(1)
+
+
+def test_selector_and_manifest(java_host):
+    done = java_host.junit("com.dynaedge.demo.SelectorTest", {"dynaedge.manifest": str(SAMPLE_MANIFEST)})
+    print(f"SelectorTest: {_junit_ok(done)} tests passed")
+
+
+def test_json(java_host):
+    print(f"JsonTest: {_junit_ok(java_host.junit('com.dynaedge.demo.JsonTest', {}))} tests passed")
+
+
+def test_benchmark_json_has_the_profile_import_shape(java_host, tmp_path):
+    out = tmp_path / "benchmark.json"
+    done = java_host.junit("com.dynaedge.demo.BenchmarkReportTest",
+                           {"dynaedge.manifest": str(SAMPLE_MANIFEST), "dynaedge.benchmark_out": str(out)})
+    _junit_ok(done)
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["device"]["name"] == "pixel-7" and report["device"]["profile"] == "pixel-7"
+    manifest = json.loads(SAMPLE_MANIFEST.read_text(encoding="utf-8"))
+    assert len(report["rows"]) == len(manifest["artifacts"])
+    for row, art in zip(report["rows"], manifest["artifacts"]):
+        for field, kind in ROW_FIELDS.items():
+            assert isinstance(row[field], kind), f"{field}={row[field]!r} should be {kind.__name__}"
+        assert (row["backend"], row["precision"], row["width"], row["depth"]) == (
+            art["backend"], art["precision"], art["width"], art["depth"])
+        assert row["seq_len"] == manifest["seq_len"]
+        assert row["measured_ms"] == 3.75 and row["p90_ms"] == 9.0  # median / p90 of the six timings
