@@ -37,6 +37,7 @@ class RuntimeBuild:
     with_executorch: bool = True  # the backend library; off for kernel-only builds
     fuzz: bool = False  # the ASan/UBSan fuzz driver (+ libFuzzer target with clang++)
     cxx: str | None = None  # compiler override, e.g. "clang++" for libFuzzer
+    arm_march: str = "armv8.2-a+dotprod"  # aarch64 only; "armv8-a" for pre-SDOT cores
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -101,6 +102,7 @@ def build_runtime(spec: RuntimeBuild = RuntimeBuild()) -> Path:
             f"-DDYNAEDGE_TERNARY_FUZZ={'ON' if spec.fuzz else 'OFF'}"]
     if spec.target == "aarch64":
         args.append(f"-DCMAKE_TOOLCHAIN_FILE={RUNTIME_DIR / 'cmake' / 'aarch64-linux-gnu.cmake'}")
+        args.append(f"-DDYNAEDGE_ARM_MARCH={spec.arm_march}")
     if spec.with_executorch:
         import executorch  # lazily: only the backend library needs the wheel
 
