@@ -6,7 +6,7 @@ import org.pytorch.executorch.Module;
 import org.pytorch.executorch.Tensor;
 
 /**
- * One ExecuTorch program (.pte) that maps (input_ids, attention_mask), both int64 [1, seq_len],
+ * One ExecuTorch program (.pte) that maps (input_ids, attention_mask), both int32 [1, seq_len] (exporter/data/tokenize.py),
  * to logits float32 [1, labels]. Static shapes: every input is padded to the manifest's seq_len.
  *
  * Classes are imported by name: org.pytorch.executorch.* would clash with java.lang.Module.
@@ -17,7 +17,12 @@ final class Classifier implements AutoCloseable {
     /** The order matters: libexecutorch.so needs libfbjni.so, which needs libc++_shared.so. */
     static synchronized void loadNativeLibraries() {
         if (!loaded) {
-            System.loadLibrary("c++_shared");
+            try {
+                System.loadLibrary("c++_shared");
+            } catch (UnsatisfiedLinkError e) {
+                // Maven builds may link libc++ statically and ship no libc++_shared.so; the
+                // offline APK always has it, and libfbjni.so below fails loudly if it is needed.
+            }
             System.loadLibrary("fbjni");
             System.loadLibrary("executorch");
             loaded = true;

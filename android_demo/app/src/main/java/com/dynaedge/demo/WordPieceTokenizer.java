@@ -87,8 +87,8 @@ public final class WordPieceTokenizer {
         }
         List<Integer> pieces = tokenize(text);
         int kept = Math.min(pieces.size(), maxLen - 2);
-        long[] ids = new long[maxLen];
-        long[] mask = new long[maxLen];
+        int[] ids = new int[maxLen];
+        int[] mask = new int[maxLen];
         ids[0] = clsId;
         for (int i = 0; i < kept; i++) {
             ids[i + 1] = pieces.get(i);

@@ -40,15 +40,15 @@ public class TokenizerParityTest {
         }
     }
 
-    private static long[] parse(String csv) {
+    private static int[] parse(String csv) {
         if (csv.isEmpty()) {
-            return new long[0];
+            return new int[0];
         }
-        return Arrays.stream(csv.split(",")).mapToLong(Long::parseLong).toArray();
+        return Arrays.stream(csv.split(",")).mapToInt(Integer::parseInt).toArray();
     }
 
-    private static long[] withSpecials(WordPieceTokenizer tok, List<Integer> pieces) {
-        long[] ids = new long[pieces.size() + 2];
+    private static int[] withSpecials(WordPieceTokenizer tok, List<Integer> pieces) {
+        int[] ids = new int[pieces.size() + 2];
         ids[0] = tok.clsId;
         for (int i = 0; i < pieces.size(); i++) {
             ids[i + 1] = pieces.get(i);
@@ -67,12 +67,12 @@ public class TokenizerParityTest {
             while ((line = reader.readLine()) != null) {
                 String[] cols = line.split("\t", -1);
                 String text = new String(Base64.getDecoder().decode(cols[0]), StandardCharsets.UTF_8);
-                long[] full = parse(cols[1]);
-                long[] fixed = parse(cols[2]);
-                long[] mask = parse(cols[3]);
+                int[] full = parse(cols[1]);
+                int[] fixed = parse(cols[2]);
+                int[] mask = parse(cols[3]);
                 int maxLen = Integer.parseInt(cols[4]);
                 cases++;
-                long[] gotFull = withSpecials(tok, tok.tokenize(text));
+                int[] gotFull = withSpecials(tok, tok.tokenize(text));
                 Encoding enc = tok.encode(text, maxLen);
                 if (!Arrays.equals(full, gotFull) || !Arrays.equals(fixed, enc.inputIds)
                         || !Arrays.equals(mask, enc.attentionMask)) {
