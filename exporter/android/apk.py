@@ -68,6 +68,9 @@ def bundle_files(bundle_dir: Path) -> tuple[Path, ...]:
     vocab = bundle_dir / "vocab.txt"
     if not vocab.is_file():
         raise UserError(f"{bundle_dir} has no vocab.txt; the app's tokenizer needs it")
+    expected = (manifest.get("vocab") or {}).get("sha256")
+    if expected and sha256_file(vocab) != expected:
+        raise UserError(f"{vocab}: sha256 differs from the manifest's vocab entry {expected}; re-run export")
     files.append(vocab)
     artifacts = manifest.get("artifacts") or []
     if not artifacts:

@@ -6,7 +6,8 @@
 - classes.dex defines the app, org.pytorch.executorch and com.facebook.jni classes, and
   every com/facebook/... or org/pytorch/... class name the native libraries mention (JNI
   FindClass targets): a missing one would crash on the phone, not here;
-- assets/bundle/manifest.json is there and every artifact it lists has its sha256.
+- assets/bundle/manifest.json is there and every artifact it lists has its sha256;
+- every .pte carries a program identifier (ET12 ...) that libexecutorch.so knows.
 Each failed check becomes one line in `problems`; an empty tuple means the APK passed.
 """
 
@@ -24,6 +25,7 @@ from exporter.android.toolchain import system_tool
 REQUIRED_LIBS = ("libc++_shared.so", "libexecutorch.so", "libfbjni.so")
 REQUIRED_CLASSES = ("com.dynaedge.demo.MainActivity", "org.pytorch.executorch.Module",
                     "com.facebook.jni.HybridData")
+PTE_ID = re.compile(rb"ET\d\d")  # flatbuffer file identifier at bytes 4..8 of a .pte
 JNI_CLASS = re.compile(rb"(?:com/facebook|org/pytorch)/[A-Za-z0-9_/$]+")
 REQUIRED_PACKAGES = ("com.dynaedge.demo.", "org.pytorch.executorch.", "com.facebook.jni.")
 
@@ -105,6 +107,12 @@ def check_apk(apk: Path) -> ApkChecks:
         jni = {m.decode().replace("/", ".") for n in z.namelist() if n.startswith("lib/arm64-v8a/")
                for m in JNI_CLASS.findall(z.read(n))}
         bundle = _bundle(z, problems)
+        runtime_ids = set(PTE_ID.findall(z.read("lib/arm64-v8a/libexecutorch.so"))) if "libexecutorch.so" in libs else set()
+        for name in (n for n in z.namelist() if n.endswith(".pte")):
+            ident = z.open(name).read(8)[4:8]
+            if ident not in runtime_ids:
+                problems.append(f"{name}: program identifier {ident!r}, the runtime reads "
+                                f"{sorted(i.decode() for i in runtime_ids)}")
     counts = {p.rstrip("."): sum(c.startswith(p) for c in classes) for p in REQUIRED_PACKAGES}
     absent = [c for c in REQUIRED_CLASSES if c not in classes]
     if absent:

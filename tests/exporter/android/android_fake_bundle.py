@@ -2,7 +2,7 @@
 
 Same layout and manifest schema as `dynaedge export --target android` (shared/DESIGN.md):
 manifest.json, one dummy .pte per sub-network, vocab.txt. The .pte bytes are not a real
-program: these tests check packaging, not inference.
+program (only its ExecuTorch identifier is real): these tests check packaging, not inference.
 """
 
 import hashlib
@@ -21,7 +21,7 @@ def make_fake_bundle(out: Path) -> Path:
     artifacts = []
     for width, depth, precision in SUBNETS:
         name = f"encoder_w{width}_d{depth}_{precision}.pte"
-        data = b"ET12fake" + name.encode() * 64
+        data = b"\x1c\0\0\0ET12" + name.encode() * 64  # a real .pte's identifier sits at bytes 4..8
         (out / name).write_bytes(data)
         artifacts.append({"path": name, "backend": "executorch", "precision": precision, "width": width,
                           "depth": depth, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
