@@ -91,3 +91,32 @@ def test_missing_tool_fails_loudly(fake_bundle, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no aapt, javac, ... anywhere
     with pytest.raises(UserError, match=r"'aapt' not found on PATH.*apt-get install -y aapt"):
         build_apk(fake_bundle, tmp_path / "x.apk")
+
+
+def test_dex_reader_agrees_with_dexdump(built, tmp_path):
+    """exporter.android.dex (used by the checks) against Debian's dexdump, when installed."""
+    import re
+    import shutil
+
+    from exporter.android.dex import dex_class_names
+
+    if shutil.which("dexdump") is None:
+        pytest.skip("dexdump not installed (apt-get install -y dexdump): cross-check only")
+    with zipfile.ZipFile(built[1].apk) as z:
+        data = z.read("classes.dex")
+    (tmp_path / "classes.dex").write_bytes(data)
+    dump = subprocess.run(["dexdump", str(tmp_path / "classes.dex")], capture_output=True, text=True).stdout
+    theirs = sorted(m.replace("/", ".") for m in re.findall(r"Class descriptor\s+:\s+'L([^;]+);'", dump))
+    ours = sorted(dex_class_names(data))
+    print(f"\n{len(ours)} classes in the dex")
+    assert ours == theirs
+
+
+def test_fbjni_patch_points_soloader_at_fbjni():
+    from exporter.android.fbjni import patched_source
+
+    src = 'import com.facebook.soloader.SoLoader;\nclass A { static { SoLoader.loadLibrary("fb"); } }\n'
+    out = patched_source(src, "A.java")
+    assert 'System.loadLibrary("fbjni");' in out and "SoLoader" not in out
+    with pytest.raises(UserError, match="still uses SoLoader"):
+        patched_source('class B { void f() { SoLoader.init(null, false); } }', "B.java")
