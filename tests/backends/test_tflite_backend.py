@@ -1,0 +1,26 @@
+"""TFLite chain on a tiny encoder: litert-torch -> .tflite -> ai_edge_litert Interpreter -> compare."""
+
+import pytest
+
+from backends.registry import get_backend
+from tests.backends.lowering import lower_and_compare
+
+
+def test_fp32_matches_eager(tiny_model, tiny_inputs, tmp_path):
+    lowered, parity, _ = lower_and_compare(get_backend("tflite"), tiny_model, *tiny_inputs, "fp32", tmp_path)
+    assert parity.sqnr_db >= 60, f"fp32 .tflite SQNR {parity.sqnr_db:.1f} dB, max diff {parity.max_abs_diff:.2e}"
+    assert parity.label_agreement == 1.0
+    assert lowered.delegates.get("tflite:FULLY_CONNECTED", 0) > 0, lowered.delegates
+
+
+def test_int8_full_integer_close_to_eager(tiny_model, tiny_inputs, tmp_path):
+    lowered, parity, scale = lower_and_compare(get_backend("tflite"), tiny_model, *tiny_inputs, "int8", tmp_path)
+    assert parity.sqnr_db >= 15, (f"int8 .tflite SQNR {parity.sqnr_db:.1f} dB, max diff {parity.max_abs_diff:.2e}"
+                                  f" on logits of scale {scale:.2e}")
+    assert "full-integer" in lowered.quantization
+
+
+def test_unknown_backend():
+    from exporter.errors import UserError
+    with pytest.raises(UserError, match="unknown backend 'coreml'; choose one of: executorch, tflite"):
+        get_backend("coreml")

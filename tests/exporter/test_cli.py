@@ -1,0 +1,40 @@
+"""The CLI turns user errors into one line on stderr and exit code 2, before any heavy work."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "exporter.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["export", "--target", "andriod"], "unknown target 'andriod'; choose one of: android, host, linux-arm64"),
+    (["export", "--backend", "executorch,coreml"], "unknown backend 'coreml'; choose one of: executorch, tflite"),
+    (["export", "--precision", "fp16"], "unknown precision 'fp16'; choose one of: fp32, int8"),
+    (["train", "--recipe", "fast"], "unknown recipe 'fast'; choose one of:"),
+    (["export", "--model", "/nonexistent/model"], "model path '/nonexistent/model' does not exist"),
+    (["bench", "--bundle", "/nonexistent/bundle"], "is not a dynaedge bundle"),
+])
+def test_user_errors_exit_2_with_one_line(args, message):
+    done = run_cli(*args)
+    assert done.returncode == 2, done.stderr[-2000:]
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("dynaedge: error: ") and message in lines[-1], done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_data_file_reports_line(tmp_path):
+    bad = tmp_path / "reviews.csv"
+    bad.write_bytes(b"text,label\ngood,1\nna\xefve,0\n")
+    done = run_cli("train", "--data", str(bad))
+    assert done.returncode == 2
+    assert "line 3 is not UTF-8" in done.stderr.splitlines()[-1]
+
+
+def test_debug_shows_traceback():
+    done = run_cli("--debug", "export", "--target", "andriod")
+    assert done.returncode != 0 and "Traceback" in done.stderr
