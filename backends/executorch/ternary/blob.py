@@ -17,7 +17,8 @@ import numpy as np
 MAGIC = b"DTRN"
 VERSION = 1
 HEADER_SIZE = 64
-BLOCK_K = 64  # K is padded to a multiple of this; one block = 16 bytes per row
+BLOCK_K = 64  # K is padded to a multiple of this
+PANEL_N = 16  # N is padded to a multiple of this (one SIMD panel of columns)
 SECTION_ALIGN = 64
 MAX_DIM = 1 << 20
 FLAG_HAS_BIAS = 1
@@ -114,26 +115,30 @@ def _round_up(value: int, align: int) -> int:
 
 
 def pack_codes(values: np.ndarray) -> np.ndarray:
-    """int8 [N, K] in {-1,0,1} -> uint8 [N, K_padded / 4].
+    """int8 [N, K] in {-1,0,1} -> uint8 [N_padded * K_padded / 4] (padding: code 1 = 0).
 
-    Code = value + 1 (padding: code 1 = zero weight). In each 64-wide K block
-    (16 bytes), byte i holds k = i + 16 j in bits 2j..2j+1: a kernel expands
-    one 16-byte load into 64 codes in k order with shifts and a mask.
+    Code = value + 1. Panels of 16 output columns; in a panel one 16-byte
+    group per 4 consecutive k; the group's 64 codes sit at
+    pos = 4 * column + k % 4, in byte pos % 16, bits 2 * (pos / 16). A kernel
+    expands one 16-byte load into 16 columns x 4 k with shifts and a mask.
     """
     n, k = values.shape
-    kp = _round_up(k, BLOCK_K)
-    codes = np.ones((n, kp), dtype=np.uint8)
-    codes[:, :k] = values.astype(np.int16) + 1
-    blocks = codes.reshape(n, kp // BLOCK_K, 4, 16)  # [n, block, j, i]
-    packed = blocks[:, :, 0] | (blocks[:, :, 1] << 2) | (blocks[:, :, 2] << 4) | (blocks[:, :, 3] << 6)
-    return packed.reshape(n, kp // 4)
+    n_pad, k_pad = _round_up(n, PANEL_N), _round_up(k, BLOCK_K)
+    codes = np.ones((n_pad, k_pad), dtype=np.uint8)
+    codes[:n, :k] = values.astype(np.int16) + 1
+    # [panel, column, group, t] -> [panel, group, column * 4 + t] = pos
+    pos = codes.reshape(n_pad // PANEL_N, PANEL_N, k_pad // 4, 4).transpose(0, 2, 1, 3)
+    planes = pos.reshape(n_pad // PANEL_N, k_pad // 4, 4, 16)  # pos = 16 * j + byte
+    packed = planes[:, :, 0] | (planes[:, :, 1] << 2) | (planes[:, :, 2] << 4) | (planes[:, :, 3] << 6)
+    return packed.reshape(-1)
 
 
-def unpack_codes(packed: np.ndarray, k: int) -> np.ndarray:
-    n, row_bytes = packed.shape
-    blocks = packed.reshape(n, row_bytes // 16, 1, 16)
-    codes = (blocks >> np.array([0, 2, 4, 6], dtype=np.uint8).reshape(1, 1, 4, 1)) & 3
-    return codes.reshape(n, row_bytes * 4)[:, :k].astype(np.int8) - 1
+def unpack_codes(packed: np.ndarray, n: int, k: int) -> np.ndarray:
+    n_pad, k_pad = _round_up(n, PANEL_N), _round_up(k, BLOCK_K)
+    groups = packed.reshape(n_pad // PANEL_N, k_pad // 4, 1, 16)
+    planes = (groups >> np.array([0, 2, 4, 6], dtype=np.uint8).reshape(1, 1, 4, 1)) & 3
+    pos = planes.reshape(n_pad // PANEL_N, k_pad // 4, PANEL_N, 4).transpose(0, 2, 1, 3)
+    return pos.reshape(n_pad, k_pad)[:n, :k].astype(np.int8) - 1
 
 
 def checksum(blob: bytes) -> int:
@@ -186,8 +191,8 @@ def unpack_blob(blob: bytes) -> TernaryLinearSpec:
         raise BlobFormatError(f"expected magic {MAGIC!r} version {VERSION}, found {magic!r} version {version}")
     if total != len(blob) or crc != checksum(blob):
         raise BlobFormatError(f"size {len(blob)} (header says {total}) or checksum does not match")
-    packed = np.frombuffer(blob, np.uint8, w_size, w_off).reshape(n, kp // 4)
+    packed = np.frombuffer(blob, np.uint8, w_size, w_off)
     scales = np.frombuffer(blob, "<f4", n, s_off).astype(np.float32)
     bias = np.frombuffer(blob, "<f4", n, b_off).astype(np.float32) if flags & FLAG_HAS_BIAS else None
     act = ActivationQuant(ActMode(mode), float(act_scale), int(qmin), int(qmax))
-    return TernaryLinearSpec(unpack_codes(packed, k), scales, bias, act)
+    return TernaryLinearSpec(unpack_codes(packed, n, k), scales, bias, act)

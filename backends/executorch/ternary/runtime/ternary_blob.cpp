@@ -77,15 +77,17 @@ bool has_code_three(const uint8_t* bytes, size_t size) {
   return bad != 0;
 }
 
-// Padding codes must be "zero" so that no path depends on padded activations.
+inline int code_at(const TernaryView& v, size_t n, size_t k) {
+  const CodeLocation at = code_location(n, k, v.k_padded);
+  return (v.weights[at.byte] >> at.shift) & 3;
+}
+
+// Padding codes (k >= K or n >= N) must be "zero" so that no path depends on
+// padded activations and padded columns stay 0.
 bool padding_is_zero(const TernaryView& v) {
-  const size_t row_bytes = v.k_padded / 4;
-  for (uint32_t n = 0; n < v.n; ++n) {
-    const uint8_t* row = v.weights + static_cast<size_t>(n) * row_bytes;
-    for (uint32_t kk = v.k; kk < v.k_padded; ++kk) {
-      const uint32_t block = kk / kBlockK, within = kk % kBlockK;
-      const uint8_t byte = row[block * 16 + within % 16];
-      if (((byte >> (2 * (within / 16))) & 3) != kCodeZero) return false;
+  for (uint32_t n = 0; n < v.n_padded; ++n) {
+    for (uint32_t k = n < v.n ? v.k : 0; k < v.k_padded; ++k) {
+      if (code_at(v, n, k) != kCodeZero) return false;
     }
   }
   return true;
@@ -149,6 +151,7 @@ BlobStatus parse_blob(const uint8_t* data, size_t size, TernaryView* out) {
   if (v.n == 0 || v.n > kMaxDim || v.k == 0 || v.k > kMaxDim) return BlobStatus::BadShape;
   const uint64_t k_padded = (static_cast<uint64_t>(v.k) + kBlockK - 1) / kBlockK * kBlockK;
   if (v.k_padded != k_padded) return BlobStatus::BadShape;
+  v.n_padded = padded_n(v.n);
 
   const uint8_t mode = data[kOffActMode];
   v.act_scale = read_le<float>(data, kOffActScale);
@@ -172,7 +175,7 @@ BlobStatus parse_blob(const uint8_t* data, size_t size, TernaryView* out) {
   const Section scales{read_le<uint32_t>(data, kOffScalesOffset), read_le<uint32_t>(data, kOffScalesSize)};
   const Section bias{read_le<uint32_t>(data, kOffBiasOffset), read_le<uint32_t>(data, kOffBiasSize)};
   const uint64_t total = size;
-  if (weights.size != static_cast<uint64_t>(v.n) * v.k_padded / 4 ||
+  if (weights.size != static_cast<uint64_t>(v.n_padded) * v.k_padded / 4 ||
       scales.size != static_cast<uint64_t>(v.n) * 4 ||
       bias.size != (has_bias ? static_cast<uint64_t>(v.n) * 4 : 0) ||
       !section_ok(weights, kHeaderSize, total) ||
@@ -207,17 +210,17 @@ TernaryLinear copy_linear(const TernaryView& v) {
   t.n = v.n;
   t.k = v.k;
   t.k_padded = v.k_padded;
+  t.n_padded = v.n_padded;
   t.act_mode = v.act_mode;
   t.act_scale = v.act_scale;
   t.act_qmin = v.act_qmin;
   t.act_qmax = v.act_qmax;
-  t.weights.assign(v.weights, v.weights + static_cast<size_t>(v.n) * v.k_padded / 4);
-  t.scales.resize(v.n);
+  t.weights.assign(v.weights, v.weights + static_cast<size_t>(v.n_padded) * v.k_padded / 4);
+  t.scales.assign(v.n_padded, 0.0f);
   std::memcpy(t.scales.data(), v.scales, static_cast<size_t>(v.n) * 4);
-  if (v.bias != nullptr) {
-    t.bias.resize(v.n);
-    std::memcpy(t.bias.data(), v.bias, static_cast<size_t>(v.n) * 4);
-  }
+  t.has_bias = v.bias != nullptr;
+  t.bias.assign(v.n_padded, 0.0f);
+  if (t.has_bias) std::memcpy(t.bias.data(), v.bias, static_cast<size_t>(v.n) * 4);
   return t;
 }
 

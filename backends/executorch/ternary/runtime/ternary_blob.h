@@ -17,6 +17,7 @@ constexpr uint32_t kMagic = 0x4E525444u;  // bytes "DTRN" read little-endian
 constexpr uint16_t kVersion = 1;
 constexpr uint32_t kHeaderSize = 64;
 constexpr uint32_t kBlockK = 64;  // K is padded to a multiple of this
+constexpr uint32_t kPanelN = 16;  // N is padded to a multiple of this
 constexpr uint32_t kSectionAlign = 64;
 // Bounds N and K so that 2 * 128 * K_padded fits an int32 accumulator with
 // room to spare, and N * K_padded / 4 fits the u32 section sizes.
@@ -26,6 +27,23 @@ constexpr uint32_t kMaxDim = 1u << 20;
 constexpr uint8_t kCodeMinusOne = 0;
 constexpr uint8_t kCodeZero = 1;
 constexpr uint8_t kCodePlusOne = 2;
+
+// Weight layout: panels of 16 output columns; in a panel, one 16-byte group per
+// 4 consecutive k. The 64 codes of a group sit at pos = 4 * column + (k % 4),
+// in byte pos % 16, bits 2 * (pos / 16). One 16-byte load expands (shift by
+// 0/2/4/6, mask 3) into 64 bytes = 16 columns x 4 k, the operand layout of
+// vpdpbusd and of NEON sdot (4 columns x 4 k per 128-bit register).
+inline uint32_t padded_n(uint32_t n) { return (n + kPanelN - 1) / kPanelN * kPanelN; }
+
+struct CodeLocation {
+  size_t byte;
+  unsigned shift;
+};
+
+inline CodeLocation code_location(size_t n, size_t k, size_t k_padded) {
+  const size_t pos = 4 * (n % kPanelN) + k % 4;
+  return {(n / kPanelN) * k_padded * 4 + (k / 4) * 16 + pos % 16, static_cast<unsigned>(2 * (pos / 16))};
+}
 
 enum class ActMode : uint8_t {
   DynamicPerRow = 0,  // scale_m = absmax(x_m) / qmax, computed at run time
@@ -54,11 +72,12 @@ struct TernaryView {
   uint32_t n = 0;
   uint32_t k = 0;
   uint32_t k_padded = 0;
+  uint32_t n_padded = 0;
   ActMode act_mode = ActMode::DynamicPerRow;
   float act_scale = 0.0f;
   int32_t act_qmin = -127;
   int32_t act_qmax = 127;
-  const uint8_t* weights = nullptr;  // n * k_padded / 4 bytes
+  const uint8_t* weights = nullptr;  // n_padded * k_padded / 4 bytes
   const uint8_t* scales = nullptr;  // n little-endian floats, maybe unaligned
   const uint8_t* bias = nullptr;  // n floats, or nullptr when absent
 };
@@ -69,15 +88,18 @@ struct TernaryLinear {
   uint32_t n = 0;
   uint32_t k = 0;
   uint32_t k_padded = 0;
+  uint32_t n_padded = 0;
   ActMode act_mode = ActMode::DynamicPerRow;
   float act_scale = 0.0f;
   int32_t act_qmin = -127;
   int32_t act_qmax = 127;
+  bool has_bias = false;
   std::vector<uint8_t> weights;
+  // Both padded to n_padded with zeros so SIMD epilogues load whole panels.
   std::vector<float> scales;
-  std::vector<float> bias;  // empty when the Linear has no bias
+  std::vector<float> bias;
 
-  size_t row_bytes() const { return k_padded / 4; }
+  size_t panel_bytes() const { return static_cast<size_t>(k_padded) * 4; }
 };
 
 uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc = 0);

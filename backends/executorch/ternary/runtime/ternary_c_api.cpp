@@ -28,6 +28,10 @@ const char* dynaedge_ternary_path_name(int path) {
   return kernel_path_name(static_cast<KernelPath>(path));
 }
 
+void dynaedge_ternary_set_num_threads(int threads) { set_num_threads(threads); }
+
+int dynaedge_ternary_num_threads() { return num_threads(); }
+
 int dynaedge_ternary_best_path() { return static_cast<int>(best_kernel_path()); }
 
 // Runs the Linear on x[m, K]. With acc != null writes the int32 accumulators

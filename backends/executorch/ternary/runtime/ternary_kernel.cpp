@@ -1,7 +1,13 @@
 #include "ternary_kernel.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <thread>
+
+#include "thread_pool.h"
 
 #include "ternary_kernel_impl.h"
 
@@ -64,28 +70,92 @@ inline int8_t quantize_one(float x, float inv_scale, float qmin, float qmax) {
   return static_cast<int8_t>(static_cast<int>(v));
 }
 
-bool run_gemm(const GemmArgs& a, KernelPath path) {
-  if (path == KernelPath::Auto) path = best_kernel_path();
-  if (!kernel_path_available(path)) return false;
+std::atomic<int> g_threads{0};  // 0 = not chosen yet
+
+int default_threads() {
+  if (const char* env = std::getenv("DYNAEDGE_TERNARY_THREADS")) {
+    const int t = std::atoi(env);
+    if (t >= 1) return t;
+  }
+  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
+  return cpus < 1 ? 1 : (cpus > 4 ? 4 : cpus);
+}
+
+ThreadPool& pool() {
+  // Sized once for the most threads ever allowed; never destroyed (see thread_pool.h).
+  static ThreadPool* p = new ThreadPool(kMaxThreads - 1);
+  return *p;
+}
+
+// Below this many multiply-adds waking a worker costs more than it saves.
+constexpr uint64_t kMinParallelMacs = uint64_t{1} << 22;
+constexpr size_t kPanelsPerTask = 2;
+
+void run_path(GemmArgs a, KernelPath path) {
   switch (path) {
 #if defined(__x86_64__)
-    case KernelPath::Avx2: detail::gemm_avx2(a); return true;
-    case KernelPath::Avx512Vnni: detail::gemm_avx512_vnni(a); return true;
+    case KernelPath::Avx2: detail::gemm_avx2(a); return;
+    case KernelPath::Avx512Vnni: detail::gemm_avx512_vnni(a); return;
 #endif
 #if defined(__aarch64__)
-    case KernelPath::Neon: detail::gemm_neon(a); return true;
+    case KernelPath::Neon: detail::gemm_neon(a); return;
 #endif
-    default: detail::gemm_scalar(a); return true;
+    default: detail::gemm_scalar(a); return;
   }
 }
 
+bool run_gemm(GemmArgs a, KernelPath path) {
+  if (path == KernelPath::Auto) path = best_kernel_path();
+  if (!kernel_path_available(path)) return false;
+  const size_t panels = a.w->n_padded / kPanelN;
+  const uint64_t macs = static_cast<uint64_t>(a.m) * a.w->n_padded * a.w->k_padded;
+  if (num_threads() <= 1 || macs < kMinParallelMacs || panels < 2) {
+    a.panel_begin = 0;
+    a.panel_end = panels;
+    run_path(a, path);
+    return true;
+  }
+  // Tasks of two panels; each thread takes the next one (static split would
+  // idle a core when the other is busy with someone else's work).
+  const size_t tasks = (panels + kPanelsPerTask - 1) / kPanelsPerTask;
+  pool().run(tasks, num_threads() - 1, [&](size_t t) {
+    GemmArgs part = a;
+    part.panel_begin = t * kPanelsPerTask;
+    part.panel_end = std::min(panels, part.panel_begin + kPanelsPerTask);
+    run_path(part, path);
+  });
+  return true;
+}
+
 }  // namespace
+
+void set_num_threads(int threads) {
+  g_threads = threads < 1 ? 1 : (threads > kMaxThreads ? kMaxThreads : threads);
+}
+
+int num_threads() {
+  if (g_threads.load() == 0) set_num_threads(default_threads());
+  return g_threads.load();
+}
 
 void quantize_activations(
     const TernaryLinear& w, const float* x, size_t m, int8_t* q, float* row_scale,
     int32_t* row_sum) {
   const float qmin = static_cast<float>(w.act_qmin);
   const float qmax = static_cast<float>(w.act_qmax);
+  // Per-element rounding is a libm call on baseline x86-64, slower than the
+  // GEMM itself; the SIMD row functions give identical bits.
+  auto absmax_fn = detail::absmax_scalar;
+  auto quantize_fn = detail::quantize_row_scalar;
+#if defined(__x86_64__)
+  if (kernel_path_available(KernelPath::Avx512Vnni)) {
+    absmax_fn = detail::absmax_avx512;
+    quantize_fn = detail::quantize_row_avx512;
+  }
+#elif defined(__aarch64__)
+  absmax_fn = detail::absmax_neon;
+  quantize_fn = detail::quantize_row_neon;
+#endif
   for (size_t i = 0; i < m; ++i) {
     const float* xr = x + i * w.k;
     int8_t* qr = q + i * w.k_padded;
@@ -96,27 +166,21 @@ void quantize_activations(
       // taken in double and rounded to float.
       inv_scale = static_cast<float>(1.0 / static_cast<double>(scale));
     } else {
-      float absmax = 0.0f;
-      for (size_t kk = 0; kk < w.k; ++kk) absmax = std::fmax(absmax, std::fabs(xr[kk]));
+      const float absmax = absmax_fn(xr, w.k);
       // An all-zero row quantizes to zeros; scale 0 then gives y = bias.
       scale = absmax / qmax;
       inv_scale = absmax > 0.0f ? qmax / absmax : 0.0f;
     }
-    int32_t sum = 0;
-    for (size_t kk = 0; kk < w.k; ++kk) {
-      qr[kk] = quantize_one(xr[kk], inv_scale, qmin, qmax);
-      sum += qr[kk];
-    }
+    row_sum[i] = quantize_fn(xr, w.k, inv_scale, qmin, qmax, qr);
     std::memset(qr + w.k, 0, w.k_padded - w.k);
     row_scale[i] = scale;
-    row_sum[i] = sum;
   }
 }
 
 bool ternary_gemm_s32(
     const TernaryLinear& w, const int8_t* q, const int32_t* row_sum, size_t m, int32_t* acc,
     KernelPath path) {
-  const GemmArgs a{&w, q, row_sum, m, acc, nullptr, nullptr};
+  const GemmArgs a{&w, q, row_sum, m, acc, nullptr, nullptr, 0, 0};
   return run_gemm(a, path);
 }
 
@@ -126,21 +190,36 @@ bool ternary_linear(
   s->row_scale.resize(m);
   s->row_sum.resize(m);
   quantize_activations(w, x, m, s->q.data(), s->row_scale.data(), s->row_sum.data());
-  const GemmArgs a{&w, s->q.data(), s->row_sum.data(), m, nullptr, y, s->row_scale.data()};
+  const GemmArgs a{&w, s->q.data(), s->row_sum.data(), m, nullptr, y, s->row_scale.data(), 0, 0};
   return run_gemm(a, path);
 }
 
 namespace detail {
 
+float absmax_scalar(const float* x, size_t k) {
+  float absmax = 0.0f;
+  for (size_t i = 0; i < k; ++i) absmax = std::fmax(absmax, std::fabs(x[i]));
+  return absmax;
+}
+
+int32_t quantize_row_scalar(const float* x, size_t k, float inv_scale, float qmin, float qmax, int8_t* q) {
+  int32_t sum = 0;
+  for (size_t i = 0; i < k; ++i) {
+    q[i] = quantize_one(x[i], inv_scale, qmin, qmax);
+    sum += q[i];
+  }
+  return sum;
+}
+
 // The reference: decode each 2-bit code and multiply, no tricks.
 void gemm_scalar(const GemmArgs& a) {
   const TernaryLinear& w = *a.w;
-  for (size_t n = 0; n < w.n; ++n) {
-    const uint8_t* row = w.weights.data() + n * w.row_bytes();
+  const size_t n_end = std::min<size_t>(w.n, a.panel_end * kPanelN);
+  for (size_t n = a.panel_begin * kPanelN; n < n_end; ++n) {
     for (size_t i = 0; i < a.m; ++i) {
       const int8_t* qr = a.q + i * w.k_padded;
       int32_t acc = 0;
-      for (size_t kk = 0; kk < w.k_padded; ++kk) acc += qr[kk] * (decode_code(row, kk) - 1);
+      for (size_t kk = 0; kk < w.k_padded; ++kk) acc += qr[kk] * (decode_code(w, n, kk) - 1);
       store_result(a, i, n, acc);
     }
   }

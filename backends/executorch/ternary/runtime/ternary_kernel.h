@@ -27,6 +27,12 @@ const char* kernel_path_name(KernelPath path);
 bool kernel_path_available(KernelPath path);
 KernelPath best_kernel_path();
 
+// Threads for one GEMM (the caller plus pool workers). Default: the CPU count
+// capped at 4, or $DYNAEDGE_TERNARY_THREADS. Small GEMMs run on one thread.
+constexpr int kMaxThreads = 8;
+void set_num_threads(int threads);
+int num_threads();
+
 // Quantizes x[m, K] (row-major fp32) into q[m, K_padded] int8 with zeroed
 // padding, the per-row dequantization scale and the per-row sum of q (the x86
 // paths multiply by weight+1 and subtract the row sum).

@@ -30,17 +30,23 @@ def test_round_trip(n, k, bias, static):
     assert back.act == B.ActivationQuant(spec.act.mode, float(np.float32(spec.act.scale)), spec.act.qmin, spec.act.qmax)
     assert validate_blob(blob) == (0, "ok")
     # 2 bits per weight, K padded to 64, plus header, scales, bias, alignment.
-    assert len(blob) <= 64 + n * ((k + 63) // 64 * 16) + 8 * n + 128
+    assert len(blob) <= 64 + (n + 15) // 16 * 16 * ((k + 63) // 64 * 16) + 8 * n + 128
 
 
 def test_pack_layout_is_the_documented_one():
-    values = np.zeros((1, 64), np.int8)
-    values[0, 0], values[0, 16], values[0, 33], values[0, 63] = 1, -1, 1, -1
-    packed = B.pack_codes(values)[0]
-    # code = value + 1; byte i holds k = i + 16 j in bits 2j..2j+1
-    assert packed[0] == (2 | 0 << 2 | 1 << 4 | 1 << 6)
-    assert packed[1] == (1 | 1 << 2 | 2 << 4 | 1 << 6)
-    assert packed[15] == (1 | 1 << 2 | 1 << 4 | 0 << 6)
+    values = np.zeros((17, 64), np.int8)
+    values[0, 0], values[1, 2], values[5, 7], values[16, 4] = 1, -1, 1, -1
+    packed = B.pack_codes(values)
+    assert packed.size == 32 * 64 // 4  # N padded to 32, 2 bits per weight
+    zero = 1 | 1 << 2 | 1 << 4 | 1 << 6
+    # code = value + 1; pos = 4 * column + k % 4 -> byte pos % 16, bits 2 * (pos // 16)
+    assert packed[0] == (2 | 1 << 2 | 1 << 4 | 1 << 6)  # (n0, k0): pos 0
+    assert packed[6] == (0 | 1 << 2 | 1 << 4 | 1 << 6)  # (n1, k2): pos 6
+    assert packed[16 + 7] == (1 | 2 << 2 | 1 << 4 | 1 << 6)  # (n5, k7): group 1, pos 23
+    second_panel = 64 * 4  # K_padded * 4 bytes per panel
+    assert packed[second_panel + 16] == (0 | 1 << 2 | 1 << 4 | 1 << 6)  # (n16, k4): group 1, pos 0
+    others = np.delete(packed, [0, 6, 23, second_panel + 16])
+    assert np.all(others == zero)
 
 
 def test_twn_matches_the_paper_rule():

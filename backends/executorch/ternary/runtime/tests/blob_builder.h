@@ -36,7 +36,8 @@ inline void reseal(std::vector<uint8_t>& b) {
 
 inline std::vector<uint8_t> build_blob(const LinearSpec& s) {
   const uint32_t kp = round_up(s.k, kBlockK);
-  const uint32_t w_off = kHeaderSize, w_size = s.n * kp / 4;
+  const uint32_t np = padded_n(s.n);
+  const uint32_t w_off = kHeaderSize, w_size = np * kp / 4;
   const uint32_t s_off = round_up(w_off + w_size, kSectionAlign), s_size = s.n * 4;
   const bool has_bias = !s.bias.empty();
   const uint32_t b_off = has_bias ? round_up(s_off + s_size, kSectionAlign) : 0;
@@ -61,12 +62,12 @@ inline std::vector<uint8_t> build_blob(const LinearSpec& s) {
   put<uint32_t>(b, 48, b_off);
   put<uint32_t>(b, 52, b_size);
   put<uint32_t>(b, 56, total);
-  for (uint32_t n = 0; n < s.n; ++n) {
-    uint8_t* row = b.data() + w_off + static_cast<size_t>(n) * kp / 4;
+  for (uint32_t n = 0; n < np; ++n) {
     for (uint32_t kk = 0; kk < kp; ++kk) {
-      const int code = kk < s.k ? s.weights[static_cast<size_t>(n) * s.k + kk] + 1 : kCodeZero;
-      const uint32_t block = kk / kBlockK, within = kk % kBlockK;
-      row[block * 16 + within % 16] |= static_cast<uint8_t>(code << (2 * (within / 16)));
+      const bool real = n < s.n && kk < s.k;
+      const int code = real ? s.weights[static_cast<size_t>(n) * s.k + kk] + 1 : kCodeZero;
+      const CodeLocation at = code_location(n, kk, kp);
+      b[w_off + at.byte] |= static_cast<uint8_t>(code << at.shift);
     }
   }
   std::memcpy(b.data() + s_off, s.scales.data(), s_size);

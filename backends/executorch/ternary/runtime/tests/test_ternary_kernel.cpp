@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../ternary_kernel.h"
+#include "../ternary_kernel_impl.h"
 #include "blob_builder.h"
 
 using namespace dynaedge::ternary;
@@ -60,7 +61,7 @@ std::vector<int32_t> naive_acc(const LinearSpec& s, const std::vector<int8_t>& q
 void test_paths() {
   std::mt19937 rng(1234);
   std::normal_distribution<float> normal(0.0f, 1.5f);
-  const uint32_t shapes[][2] = {{1, 1}, {3, 63}, {4, 64}, {5, 65}, {17, 130}, {64, 384}, {33, 1536}, {128, 64}};
+  const uint32_t shapes[][2] = {{1, 1}, {3, 63}, {4, 64}, {5, 65}, {17, 130}, {64, 384}, {33, 1536}, {128, 64}, {200, 1536}};
   const KernelPath paths[] = {KernelPath::Scalar, KernelPath::Avx2, KernelPath::Avx512Vnni, KernelPath::Neon};
   int compared = 0;
   for (const auto& shape : shapes) {
@@ -99,9 +100,47 @@ void test_paths() {
       }
     }
   }
-  std::printf("paths: best=%s, %d (shape, m, path) cases compared exactly\n",
-              kernel_path_name(best_kernel_path()), compared);
+  std::printf("paths: best=%s, threads=%d, %d (shape, m, path) cases compared exactly\n",
+              kernel_path_name(best_kernel_path()), num_threads(), compared);
   check(compared > 0, "at least one case compared");
+}
+
+// The SIMD activation quantizers must give the scalar bits, including for
+// NaN, infinities, ties (x.5) and values beyond the int8 range.
+void test_quantizers() {
+  std::mt19937 rng(99);
+  std::normal_distribution<float> normal(0.0f, 40.0f);
+  int rows = 0;
+  for (size_t k : {1, 3, 4, 15, 16, 17, 64, 100, 385}) {
+    std::vector<float> x(k);
+    for (float& v : x) v = normal(rng);
+    for (size_t i = 0; i < k; i += 7) x[i] = std::round(x[i]) + 0.5f;  // ties
+    if (k > 3) {
+      x[1] = NAN;
+      x[2] = INFINITY;
+      x[3] = -INFINITY;
+    }
+    const float want_absmax = detail::absmax_scalar(x.data(), k);
+    std::vector<int8_t> want(k), got(k);
+    const int32_t want_sum = detail::quantize_row_scalar(x.data(), k, 1.0f, -128.0f, 127.0f, want.data());
+    using AbsFn = float (*)(const float*, size_t);
+    using QFn = int32_t (*)(const float*, size_t, float, float, float, int8_t*);
+    std::vector<std::pair<AbsFn, QFn>> impls;
+#if defined(__x86_64__)
+    if (kernel_path_available(KernelPath::Avx512Vnni)) impls.push_back({detail::absmax_avx512, detail::quantize_row_avx512});
+#endif
+#if defined(__aarch64__)
+    impls.push_back({detail::absmax_neon, detail::quantize_row_neon});
+#endif
+    for (const auto& impl : impls) {
+      const float absmax = impl.first(x.data(), k);
+      check(std::memcmp(&absmax, &want_absmax, 4) == 0, "SIMD absmax equals scalar, k=" + std::to_string(k));
+      const int32_t sum = impl.second(x.data(), k, 1.0f, -128.0f, 127.0f, got.data());
+      check(sum == want_sum && got == want, "SIMD quantized row equals scalar, k=" + std::to_string(k));
+      ++rows;
+    }
+  }
+  std::printf("quantizers: %d SIMD rows compared with scalar\n", rows);
 }
 
 void expect_status(std::vector<uint8_t> blob, BlobStatus want, const char* what, bool reseal_it = true) {
@@ -139,9 +178,15 @@ void test_malformed() {
   expect_status(edit([](B& b) { put<uint32_t>(b, 56, 1u << 30); }), BlobStatus::SizeMismatch, "total size");
   expect_status(edit([](B& b) { b[70] ^= 1; }), BlobStatus::ChecksumMismatch, "payload bit flip", false);
   expect_status(edit([](B& b) { b[64] = 0xFF; }), BlobStatus::BadWeightCode, "weight code 3");
-  // K = 70: k = 70 is block 1, within 6 -> byte 64 + 16 + 6, bits 0..1.
-  expect_status(edit([](B& b) { b[64 + 16 + 6] = (b[64 + 16 + 6] & ~3) | 2; }), BlobStatus::BadWeightCode,
-                "nonzero code in K padding");
+  // The good blob has N = 5, K = 70, so k = 70 and column 5 are padding.
+  auto set_code = [](B& b, size_t n, size_t k, int code) {
+    const CodeLocation at = code_location(n, k, 128);
+    uint8_t& byte = b[kHeaderSize + at.byte];
+    byte = static_cast<uint8_t>((byte & ~(3u << at.shift)) | (code << at.shift));
+  };
+  expect_status(edit([&](B& b) { set_code(b, 0, 70, 2); }), BlobStatus::BadWeightCode, "nonzero code in K padding");
+  expect_status(edit([&](B& b) { set_code(b, 5, 3, 0); }), BlobStatus::BadWeightCode, "nonzero code in N padding");
+  expect_status(edit([&](B& b) { set_code(b, 4, 69, 0); }), BlobStatus::Ok, "last real weight may be -1");
   expect_status(edit([](B& b) {
                   uint32_t off;
                   std::memcpy(&off, b.data() + 40, 4);
@@ -155,6 +200,7 @@ void test_malformed() {
 
 int main() {
   test_paths();
+  test_quantizers();
   test_malformed();
   if (g_failures != 0) {
     std::printf("%d FAILURES\n", g_failures);

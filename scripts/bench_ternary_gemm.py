@@ -1,0 +1,119 @@
+"""GEMM microbenchmark for the MiniLM shapes: our ternary kernel against
+XNNPACK int8 (dynamically quantized activations, per-channel int8 weights)
+and XNNPACK fp32, in the same run.
+
+    .venv/bin/python scripts/bench_ternary_gemm.py [--threads 1] [--repeats 200]
+
+Columns (median microseconds per Linear call, lower is better):
+  tern kernel   the C kernel alone (C API, one thread, no ExecuTorch overhead)
+  tern .pte     one-Linear .pte through executorch.runtime (DynaedgeTernaryBackend)
+  xnn int8 .pte / xnn fp32 .pte   the same Linear lowered to XNNPACK
+Each .pte column includes the same Python -> ExecuTorch call overhead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from backends.executorch.ternary.blob import TernaryLinearSpec, pack_blob, twn_ternarize  # noqa: E402
+from backends.executorch.ternary.kernel_api import KernelPath, run_linear  # noqa: E402
+
+M_VALUES = (16, 64, 128)
+KN_SHAPES = ((384, 384), (384, 1536), (1536, 384))  # (K, N): attention proj, FFN up, FFN down
+
+
+def ternary_linear(k: int, n: int, seed: int = 0) -> torch.nn.Linear:
+    torch.manual_seed(seed)
+    layer = torch.nn.Linear(k, n).eval()
+    with torch.no_grad():
+        values, scales = twn_ternarize(layer.weight.numpy())
+        layer.weight.copy_(torch.from_numpy(values.astype(np.float32) * scales[:, None]))
+    return layer
+
+
+def lower(layer: torch.nn.Linear, x: torch.Tensor, kind: str) -> bytes:
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    from backends.executorch.ternary.partitioner import TernaryPartitioner
+
+    module = torch.nn.Sequential(layer).eval()
+    if kind == "xnn_int8":
+        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+            XNNPACKQuantizer, get_symmetric_quantization_config)
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+        quantizer = XNNPACKQuantizer().set_global(
+            get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True))
+        prepared = prepare_pt2e(torch.export.export(module, (x,)).module(), quantizer)
+        prepared(x)
+        module = convert_pt2e(prepared)
+    partitioners = [TernaryPartitioner(), XnnpackPartitioner()] if kind == "ternary" else [XnnpackPartitioner()]
+    edge = to_edge_transform_and_lower(torch.export.export(module, (x,)), partitioner=partitioners)
+    return edge.to_executorch().buffer
+
+
+def time_pte(pte: bytes, x: torch.Tensor, repeats: int) -> float:
+    from executorch.runtime import Runtime
+
+    method = Runtime.get().load_program(pte).load_method("forward")
+    for _ in range(10):
+        method.execute([x])
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        method.execute([x])
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1e6
+
+
+def time_kernel(layer: torch.nn.Linear, x: torch.Tensor, repeats: int) -> float:
+    w = layer.weight.detach().numpy()
+    values, scales = np.sign(w).astype(np.int8), np.abs(w).max(axis=1).astype(np.float32)
+    blob = pack_blob(TernaryLinearSpec(values, scales, layer.bias.detach().numpy()))
+    samples = [run_linear(blob, x.numpy(), KernelPath.AUTO, repeats=repeats // 10)[1] for _ in range(10)]
+    return statistics.median(samples) * 1e6
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2, help="XNNPACK threadpool size (ours is 1 thread)")
+    parser.add_argument("--repeats", type=int, default=200)
+    args = parser.parse_args()
+
+    from executorch.extension.pybindings import portable_lib
+
+    from backends.executorch.ternary.build import load_backend
+
+    load_backend()
+    portable_lib._unsafe_reset_threadpool(args.threads)
+    print(f"XNNPACK threads: {portable_lib._threadpool_get_thread_count()}; ternary kernel: 1 thread\n")
+    header = f"{'M':>4} {'K':>5} {'N':>5} | {'tern kernel':>11} {'tern .pte':>10} {'xnn int8 .pte':>13} " \
+             f"{'xnn fp32 .pte':>13} | {'tern/int8':>9} {'GOP/s tern':>10}"
+    print(header)
+    print("-" * len(header))
+    for k, n in KN_SHAPES:
+        for m in M_VALUES:
+            x = torch.randn(m, k)
+            layer = ternary_linear(k, n)
+            kernel_us = time_kernel(layer, x, args.repeats)
+            tern_us = time_pte(lower(layer, x, "ternary"), x, args.repeats)
+            int8_us = time_pte(lower(layer, x, "xnn_int8"), x, args.repeats)
+            fp32_us = time_pte(lower(layer, x, "xnn_fp32"), x, args.repeats)
+            gops = 2 * m * k * n / (kernel_us * 1e3)
+            print(f"{m:>4} {k:>5} {n:>5} | {kernel_us:>11.1f} {tern_us:>10.1f} {int8_us:>13.1f} "
+                  f"{fp32_us:>13.1f} | {tern_us / int8_us:>9.2f} {gops:>10.1f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
