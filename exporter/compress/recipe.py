@@ -22,9 +22,15 @@ class TrainSpec:
     seq_len: int = 64
     seed: int = 1234
     checkpoint_every: int = 50
+    steps: int = 0      # > 0: train exactly this many steps (epochs then only bound the data order)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        # `steps` came later: leaving its default out keeps the hash (and so the cached
+        # teacher) of every recipe written before it unchanged.
+        if d["steps"] == 0:
+            del d["steps"]
+        return d
 
     @property
     def sha256(self) -> str:

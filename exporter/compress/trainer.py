@@ -3,6 +3,9 @@
 Determinism: the batch order of epoch e is a permutation seeded by (seed, e), and dropout is
 reseeded from (seed, step) before every step, so a run resumed from a checkpoint at step s
 computes exactly what the uninterrupted run would have from step s on.
+
+Under torchrun (distributed.py) each rank takes its share of the same global batch, DDP averages
+gradients, and rank 0 alone writes the resume checkpoint.
 """
 
 import json
@@ -15,6 +18,7 @@ from typing import Callable
 import torch
 
 from exporter.atomic import write_bytes, write_json
+from exporter.compress import distributed
 from exporter.compress.recipe import TrainSpec
 
 LossFn = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor]
@@ -30,6 +34,22 @@ class Batches:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+
+def total_steps(n: int, spec: TrainSpec) -> int:
+    return spec.steps if spec.steps > 0 else spec.epochs * math.ceil(n / spec.batch_size)
+
+
+class _StepLoss(torch.nn.Module):
+    """The model and its loss as one module, so DDP sees one forward per step whatever the loss
+    calls inside (features of several sub-networks, a teacher)."""
+
+    def __init__(self, model: torch.nn.Module, loss_fn):
+        super().__init__()
+        self.model, self.loss_fn = model, loss_fn
+
+    def forward(self, ids, mask, labels, step):
+        return self.loss_fn(self.model, ids, mask, labels, step)
 
 
 def lr_at(step: int, total: int, spec: TrainSpec) -> float:
@@ -76,13 +96,16 @@ def _load_resume(directory: Path, model, optimizer) -> int:
 
 
 def train(model: torch.nn.Module, data: Batches, spec: TrainSpec, loss_fn: LossFn, work_dir: Path,
-          desc: str = "train", params=None, max_steps: int | None = None) -> torch.nn.Module:
+          desc: str = "train", params=None, max_steps: int | None = None,
+          on_optimizer: Callable[[torch.optim.Optimizer], None] | None = None) -> torch.nn.Module:
     """Train in place; checkpoints every `spec.checkpoint_every` steps into `work_dir` and resumes from them.
 
-    `max_steps` stops early (tests use it to simulate an interrupted run).
+    `max_steps` stops early (tests use it to simulate an interrupted run). `on_optimizer` receives
+    the optimizer once its state is loaded (loss-aware ternarization reads Adam's second moments).
     """
     from tqdm import tqdm
 
+    world = distributed.current()
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     params = list(params if params is not None else model.parameters())
@@ -90,29 +113,36 @@ def train(model: torch.nn.Module, data: Batches, spec: TrainSpec, loss_fn: LossF
     no_decay = [p for p in params if p.ndim < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": spec.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=spec.learning_rate)
-    total = spec.epochs * math.ceil(len(data) / spec.batch_size)
+    total = total_steps(len(data), spec)
     start = _load_resume(work_dir, model, optimizer)
+    if on_optimizer is not None:
+        on_optimizer(optimizer)
     stop = total if max_steps is None else min(total, max_steps)
+    runner = distributed.wrap(_StepLoss(model, loss_fn), world)
     model.train()
-    bar = tqdm(range(start, stop), total=total, initial=start, desc=desc, unit="step", dynamic_ncols=True)
+    bar = tqdm(range(start, stop), total=total, initial=start, desc=desc, unit="step", dynamic_ncols=True,
+               disable=not world.is_main)
     for step in bar:
         torch.manual_seed(spec.seed * 1_000_003 + step)
-        idx = batch_indices(len(data), step, spec)
+        idx, weight = distributed.shard(batch_indices(len(data), step, spec), world)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, total, spec)
-        loss = loss_fn(model, data.ids[idx], data.mask[idx], data.labels[idx], step)
+        loss = runner(data.ids[idx], data.mask[idx], data.labels[idx], step)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss * weight if world.size > 1 else loss).backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         bar.set_postfix(loss=f"{loss.item():.4f}")
         if (step + 1) % spec.checkpoint_every == 0 and step + 1 < total:
-            _save_resume(work_dir, model, optimizer, step + 1)
+            if world.is_main:
+                _save_resume(work_dir, model, optimizer, step + 1)
+            distributed.barrier()
     bar.close()
     model.eval()
-    if stop == total:
+    if stop == total and world.is_main:
         for name in ("resume.json", "resume.safetensors"):
             (work_dir / name).unlink(missing_ok=True)
+    distributed.barrier()
     return model
 
 

@@ -1,0 +1,142 @@
+"""TinyBERT's distillation losses, composable per training phase through a frozen LossWeights.
+
+    loss = embedding * MSE(student embeddings, teacher embeddings)
+         + hidden    * sum_j MSE(student layer j output, teacher layer map[j] output)
+         + attention * sum_j MSE(student scores of layer j, teacher's first heads of layer map[j])
+         + logits    * soft cross-entropy(student / T, teacher / T)
+         + hard      * cross-entropy(student, labels)
+
+Attention compares pre-softmax scores (TinyBERT) with the padded keys' -10000 set to 0 so the
+mask itself is never part of the error. The student's heads are compared with the teacher's
+*first* heads: rewiring (rewire.py) orders both models' heads by the same importance, so head h of
+a width-sliced student is head h of the teacher. Hidden states of different sizes go through a
+learned projection (TinyBERT's W_h); our widths keep the hidden size, so it is only needed for a
+student of another hidden size.
+"""
+
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from exporter.errors import UserError
+from exporter.model.encoder import Encoder, Features
+from exporter.model.subnet import FULL, SubnetSpec
+
+MASKED_SCORE = -1e2  # scores at or below this are padded keys (the mask adds -10000)
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    logits: float = 1.0
+    hidden: float = 0.0
+    embedding: float = 0.0
+    attention: float = 0.0
+    hard: float = 0.0          # cross-entropy on the labels; the only term when training without a teacher
+    temperature: float = 1.0
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value < 0:
+                raise UserError(f"loss weight {f.name} = {value!r} must be >= 0")
+        if self.temperature <= 0:
+            raise UserError(f"distillation temperature {self.temperature!r} must be > 0")
+        if self.logits + self.hidden + self.embedding + self.attention + self.hard == 0:
+            raise UserError("all loss weights are 0; set at least one of logits, hidden, embedding, "
+                            "attention, hard")
+
+    @property
+    def needs_teacher(self) -> bool:
+        return self.logits + self.hidden + self.embedding + self.attention > 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "loss") -> "LossWeights":
+        known = {f.name for f in fields(cls)}
+        extra = set(d) - known
+        if extra:
+            raise UserError(f"{where}: unknown loss weights {sorted(extra)}; known: {sorted(known)}")
+        return cls(**d)
+
+
+HARD_LABELS = LossWeights(logits=0.0, hard=1.0)
+
+
+def layer_map(student_layers: int, teacher_layers: int) -> tuple[int, ...]:
+    """Which teacher layer output each student layer output imitates: the end of its block.
+
+    Student layer j of n covers teacher layers up to round((j+1)·L/n) - 1, so the last student
+    layer always imitates the teacher's last layer (6 -> 3: 1, 3, 5; 6 -> 4: 1, 2, 4, 5).
+    """
+    if not 0 < student_layers <= teacher_layers:
+        raise UserError(f"student with {student_layers} layers cannot map onto a teacher with {teacher_layers}")
+    return tuple(round((j + 1) * teacher_layers / student_layers) - 1 for j in range(student_layers))
+
+
+class HiddenProjection(nn.Module):
+    """TinyBERT's learned W_h: student hidden size -> teacher hidden size (shared by all layers)."""
+
+    def __init__(self, student_hidden: int, teacher_hidden: int):
+        super().__init__()
+        self.proj = nn.Linear(student_hidden, teacher_hidden)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x)
+
+
+@torch.no_grad()
+def teacher_features(teacher: Encoder, ids: torch.Tensor, mask: torch.Tensor, spec: SubnetSpec = FULL) -> Features:
+    """The teacher's features in eval mode (no dropout), optionally of one of its own slices."""
+    was_training, was_active = teacher.training, teacher.active
+    teacher.eval()
+    teacher.active = spec
+    try:
+        return teacher.features(ids, mask)
+    finally:
+        teacher.active = was_active
+        teacher.train(was_training)
+
+
+def soft_cross_entropy(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    target = torch.softmax(teacher_logits / temperature, dim=-1)
+    return -(target * torch.log_softmax(student_logits / temperature, dim=-1)).sum(-1).mean()
+
+
+def _unmasked(scores: torch.Tensor) -> torch.Tensor:
+    return torch.where(scores <= MASKED_SCORE, torch.zeros_like(scores), scores)
+
+
+def attention_mse(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    heads = student.shape[1]
+    if heads > teacher.shape[1]:
+        raise ValueError(f"student has {heads} heads, teacher only {teacher.shape[1]}")
+    return F.mse_loss(_unmasked(student), _unmasked(teacher[:, :heads]))
+
+
+def distill_loss(student: Features, teacher: Features | None, labels: torch.Tensor, weights: LossWeights,
+                 projection: HiddenProjection | None = None) -> torch.Tensor:
+    """The weighted TinyBERT loss of one student forward against one teacher forward."""
+    loss = student.logits.new_zeros(())
+    if weights.hard:
+        loss = loss + weights.hard * F.cross_entropy(student.logits, labels)
+    if not weights.needs_teacher:
+        return loss
+    if teacher is None:
+        raise ValueError("these loss weights need a teacher's features")
+    lift = projection if projection is not None else (lambda x: x)
+    if weights.logits:
+        loss = loss + weights.logits * soft_cross_entropy(student.logits, teacher.logits, weights.temperature)
+    if weights.embedding:
+        loss = loss + weights.embedding * F.mse_loss(lift(student.embeddings), teacher.embeddings)
+    mapping = layer_map(len(student.hidden), len(teacher.hidden)) if (weights.hidden or weights.attention) else ()
+    if weights.hidden:
+        loss = loss + weights.hidden * sum(F.mse_loss(lift(student.hidden[j]), teacher.hidden[t])
+                                           for j, t in enumerate(mapping))
+    if weights.attention:
+        loss = loss + weights.attention * sum(attention_mse(student.attention[j], teacher.attention[t])
+                                              for j, t in enumerate(mapping))
+    return loss
