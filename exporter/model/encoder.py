@@ -146,9 +146,19 @@ class Encoder(nn.Module):
 
 def extract(model: Encoder, spec: SubnetSpec) -> Encoder:
     """A physically smaller copy holding the first heads / neurons and the kept layers of `model`."""
+    small = Encoder(model.cfg, spec)
+    small.load_state_dict(sliced_state(model, spec))
+    return small.eval()
+
+
+def sliced_state(model: Encoder, spec: SubnetSpec) -> dict[str, torch.Tensor]:
+    """The state dict of `model`'s slice `spec`, keyed like a model built as `spec`.
+
+    Only Linear weights and biases are sliced; anything else a subclass adds (e.g. activation
+    ranges of quantization-aware training) is copied as it is.
+    """
     if model.built != FULL:
         raise ValueError(f"can only extract from a full-size model, not {model.built}")
-    small = Encoder(model.cfg, spec)
     heads, neurons = spec.kept_heads(model.cfg.heads), spec.kept_neurons(model.cfg.ffn)
     inner = heads * model.cfg.head_dim
     state = {}
@@ -161,10 +171,9 @@ def extract(model: Encoder, spec: SubnetSpec) -> Encoder:
         cols = {"attn_out": inner, "ffn_out": neurons}
         for name, t in src.state_dict().items():
             mod, _, kind = name.partition(".")
-            if mod in rows:
+            if mod in rows and kind in ("weight", "bias"):
                 t = t[:rows[mod]]
             elif mod in cols and kind == "weight":
                 t = t[:, :cols[mod]]
             state[f"layers.{j}.{name}"] = t.clone()
-    small.load_state_dict(state)
-    return small.eval()
+    return state
