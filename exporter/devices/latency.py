@@ -1,0 +1,52 @@
+"""Predict latency on a device: the host fit, scaled term by term through the profile.
+
+  linear term       x host peak / device peak at the artifact's precision
+  attention, elementwise   x host fp32 peak / device fp32 peak (both runtimes keep these
+                    matmuls and softmax/norm/GELU in float, DESIGN.md: int8 is weights+linear)
+  per-layer, constant x op_overhead_scale (dispatch cost, relative to the host)
+then never below the memory floor (the linear weights read once at the device's bandwidth),
+then x the profile's fitted scale for (backend, precision) (1.0 until a phone is imported).
+On the calibrating host all ratios are 1 and the prediction is the fit itself.
+"""
+
+from dataclasses import dataclass
+
+from exporter.devices.features import FEATURES, Work, work
+from exporter.devices.fit import LatencyFit
+from exporter.devices.profile import DeviceProfile
+from exporter.model.config import EncoderConfig
+from exporter.model.subnet import SubnetSpec
+
+PEAK_KEY = {"fp32": "fp32_gflops", "int8": "int8_gops", "ternary": "int8_gops"}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    ms: float
+    compute_ms: float
+    memory_floor_ms: float
+    scale: float
+
+
+def _ratios(fit: LatencyFit, profile: DeviceProfile, precision: str) -> tuple[float, ...]:
+    key = PEAK_KEY[precision]
+    precision_ratio = fit.host[key] / profile.number(key)
+    fp32_ratio = fit.host["fp32_gflops"] / profile.number("fp32_gflops")
+    overhead = profile.number("op_overhead_scale")
+    by_feature = {"linear_mmacs": precision_ratio, "attention_mmacs": fp32_ratio, "elementwise_m": fp32_ratio,
+                  "layers": overhead, "const": overhead}
+    return tuple(by_feature[f] for f in FEATURES)
+
+
+def predict_work(fit: LatencyFit, profile: DeviceProfile, backend: str, precision: str, w: Work,
+                 use_scale: bool = True) -> Prediction:
+    coef = fit.get(backend, precision).values
+    compute = sum(c * x * r for c, x, r in zip(coef, w.vector(), _ratios(fit, profile, precision)))
+    floor = w.weight_bytes / (profile.number("memory_gbs") * 1e9) * 1e3
+    scale = profile.scale_for(backend, precision) if use_scale else 1.0
+    return Prediction(max(compute, floor) * scale, compute, floor, scale)
+
+
+def predict_ms(fit: LatencyFit, profile: DeviceProfile, backend: str, precision: str, cfg: EncoderConfig,
+               subnet: SubnetSpec, seq_len: int, use_scale: bool = True) -> float:
+    return predict_work(fit, profile, backend, precision, work(cfg, subnet, seq_len, precision), use_scale).ms

@@ -1,0 +1,139 @@
+"""The budget selector: a pure function of (candidates, budget, size cap) -> Choice.
+
+`choose` sees only numbers: each candidate is one sub-network x precision x backend with its
+dev accuracy, predicted latency on one device, and size. The most accurate candidate within
+budget (and size cap) wins; ties go to the lower predicted latency, then the smaller file,
+then the name, so the same table always gives the same choice. `candidates` builds the list
+from a sub-network table, a profile and a latency fit (pure data too).
+"""
+
+from dataclasses import dataclass
+
+from exporter.devices.budget import Budget
+from exporter.devices.features import estimated_bytes
+from exporter.devices.fit import LatencyFit
+from exporter.devices.latency import predict_ms
+from exporter.devices.profile import DeviceProfile
+from exporter.errors import UserError
+from exporter.model.config import EncoderConfig
+from exporter.model.subnet import SubnetSpec
+
+BACKEND_PRECISIONS = {"executorch": ("fp32", "int8"), "tflite": ("fp32", "int8")}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    width: float
+    depth: float
+    precision: str
+    backend: str
+    dev_accuracy: float
+    predicted_ms: float
+    bytes: int
+
+    @property
+    def name(self) -> str:
+        return f"w{self.width:g}-d{self.depth:g}-{self.precision}-{self.backend}"
+
+    def rank(self) -> tuple:
+        return (-self.dev_accuracy, self.predicted_ms, self.bytes, self.name)
+
+    def to_dict(self) -> dict:
+        return {"subnet": {"width": self.width, "depth": self.depth, "precision": self.precision},
+                "backend": self.backend, "predicted_ms": round(self.predicted_ms, 3),
+                "dev_accuracy": self.dev_accuracy, "bytes": self.bytes}
+
+
+@dataclass(frozen=True)
+class Choice:
+    device: str
+    budget: Budget
+    chosen: Candidate
+    reason: str
+    runner_up: Candidate | None
+
+    def to_dict(self) -> dict:
+        """Shaped like the manifest's "choices" entries (the Android Selector reads these keys)."""
+        c = self.chosen.to_dict()
+        return {"device": self.device, "budget_ms": self.budget.ms, "subnet": c["subnet"], "backend": c["backend"],
+                "predicted_ms": c["predicted_ms"], "dev_accuracy": c["dev_accuracy"], "bytes": c["bytes"],
+                "reason": self.reason, "runner_up": self.runner_up.to_dict() if self.runner_up else None}
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def choose(candidates: list[Candidate], budget: Budget, device: str = "", size_cap: int | None = None) -> Choice:
+    if not candidates:
+        raise UserError(f"no sub-network to choose from for {device or 'this device'}: the table is empty")
+    allowed = [c for c in candidates if size_cap is None or c.bytes <= size_cap]
+    if not allowed:
+        smallest = min(candidates, key=lambda c: (c.bytes, c.name))
+        raise UserError(f"no sub-network fits the size cap of {size_cap} bytes; the smallest is {smallest.name} "
+                        f"at {smallest.bytes} bytes")
+    feasible = sorted((c for c in allowed if c.predicted_ms <= budget.ms), key=Candidate.rank)
+    if not feasible:
+        fastest = min(allowed, key=lambda c: (c.predicted_ms, c.bytes, c.name))
+        raise UserError(f"no sub-network fits {budget} on {device or 'this device'}: the fastest is "
+                        f"{fastest.name} at {fastest.predicted_ms:.2f} ms predicted; use --budget "
+                        f"{_ceil2(fastest.predicted_ms)}ms or more")
+    chosen = feasible[0]
+    # A table may list the same option twice (e.g. rows merged from two reports): the runner-up
+    # is the best *other* option.
+    runner_up = next((c for c in feasible if c.name != chosen.name), None)
+    return Choice(device, budget, chosen, _reason(chosen, runner_up, allowed, budget, device), runner_up)
+
+
+def _ceil2(ms: float) -> str:
+    return f"{-(-ms * 100 // 1) / 100:.2f}"
+
+
+def _reason(chosen: Candidate, runner_up: Candidate | None, allowed: list[Candidate], budget: Budget,
+            device: str) -> str:
+    parts = [f"most accurate within {budget} on {device}: dev accuracy {_pct(chosen.dev_accuracy)}, "
+             f"{chosen.predicted_ms:.2f} ms predicted"]
+    better = [c for c in allowed if c.dev_accuracy > chosen.dev_accuracy]
+    if better:
+        best = min(better, key=Candidate.rank)
+        parts.append(f"the more accurate {best.name} ({_pct(best.dev_accuracy)}) is predicted at "
+                     f"{best.predicted_ms:.2f} ms, over budget")
+    if runner_up and runner_up.dev_accuracy == chosen.dev_accuracy:
+        parts.append(f"tied on accuracy with {runner_up.name}, chosen for lower latency, then size, then name")
+    elif runner_up:
+        parts.append(f"runner-up {runner_up.name} ({_pct(runner_up.dev_accuracy)}, "
+                     f"{runner_up.predicted_ms:.2f} ms)")
+    return "; ".join(parts)
+
+
+def candidates(rows: list[dict], profile: DeviceProfile, fit: LatencyFit, cfg: EncoderConfig, seq_len: int,
+               backends: tuple[str, ...]) -> list[Candidate]:
+    """One candidate per table row x backend that runs its precision and has a latency fit.
+
+    A row may pin a backend ("backend" key); its size is its "bytes" if given, else an
+    estimate from the shape (linear weights at the precision, embeddings fp32).
+    """
+    fitted = set(fit.keys())
+    out = []
+    for row in rows:
+        precision = row["precision"]
+        subnet = SubnetSpec(float(row["width"]), float(row["depth"]))
+        for backend in ([row["backend"]] if row.get("backend") else backends):
+            if backend not in backends or precision not in BACKEND_PRECISIONS.get(backend, ()):
+                continue
+            if (backend, precision) not in fitted:
+                continue
+            size = int(row["bytes"]) if row.get("bytes") else estimated_bytes(cfg, subnet, precision)
+            out.append(Candidate(subnet.width, subnet.depth, precision, backend, float(row["dev_accuracy"]),
+                                 predict_ms(fit, profile, backend, precision, cfg, subnet, seq_len), size))
+    return out
+
+
+def select(rows: list[dict], profile: DeviceProfile, budget: Budget, fit: LatencyFit, cfg: EncoderConfig,
+           seq_len: int, backends: tuple[str, ...], size_cap: int | None = None) -> Choice:
+    found = candidates(rows, profile, fit, cfg, seq_len, backends)
+    if not found:
+        have = ", ".join(f"{b}/{p}" for b, p in fit.keys()) or "none"
+        raise UserError(f"no table row can be predicted on {profile.name}: backends {', '.join(backends)}, "
+                        f"precisions {sorted({r['precision'] for r in rows})}, latency fits: {have}")
+    return choose(found, budget, profile.name, size_cap)

@@ -1,0 +1,114 @@
+"""The selector's promises, checked on generated tables (hypothesis) and on the real wiring."""
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from exporter.devices.budget import Budget
+from exporter.devices.selector import Candidate, choose, select
+from exporter.devices.profile import load_profile
+from exporter.errors import UserError
+from exporter.model.config import EncoderConfig
+
+# Few distinct accuracies / latencies / sizes, so generated tables are full of ties.
+candidate = st.builds(
+    Candidate,
+    width=st.sampled_from((0.25, 0.5, 0.75, 1.0)), depth=st.sampled_from((0.5, 0.75, 1.0)),
+    precision=st.sampled_from(("fp32", "int8")), backend=st.sampled_from(("executorch", "tflite")),
+    dev_accuracy=st.sampled_from((0.80, 0.82, 0.85)), predicted_ms=st.sampled_from((1.0, 2.5, 4.0, 6.0)),
+    bytes=st.sampled_from((10, 20, 30)))
+tables = st.lists(candidate, min_size=1, max_size=12)
+budgets = st.floats(min_value=0.5, max_value=8.0, allow_nan=False)
+
+
+def _pick(table, ms):
+    try:
+        return choose(table, Budget(ms), "dev")
+    except UserError:
+        return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(tables, budgets)
+def test_never_over_budget_and_most_accurate(table, ms):
+    choice = _pick(table, ms)
+    feasible = [c for c in table if c.predicted_ms <= ms]
+    if not feasible:
+        assert choice is None
+        return
+    assert choice.chosen.predicted_ms <= ms
+    assert choice.chosen.dev_accuracy == max(c.dev_accuracy for c in feasible)
+    if choice.runner_up is not None:
+        assert choice.runner_up.predicted_ms <= ms and choice.runner_up != choice.chosen
+
+
+@settings(max_examples=300, deadline=None)
+@given(tables, budgets, budgets)
+def test_larger_budget_never_less_accurate(table, a, b):
+    small, large = sorted((a, b))
+    lo, hi = _pick(table, small), _pick(table, large)
+    if lo is not None:
+        assert hi is not None and hi.chosen.dev_accuracy >= lo.chosen.dev_accuracy
+
+
+@settings(max_examples=300, deadline=None)
+@given(tables, budgets, st.randoms(use_true_random=False))
+def test_ties_break_the_same_way_in_any_order(table, ms, rnd):
+    shuffled = list(table)
+    rnd.shuffle(shuffled)
+    first, second = _pick(table, ms), _pick(shuffled, ms)
+    assert (first is None) == (second is None)
+    if first is not None:
+        assert first.chosen == second.chosen and first.reason == second.reason
+        best = first.chosen
+        # among equally accurate feasible ones: lowest latency, then size, then name
+        peers = [c for c in table if c.predicted_ms <= ms and c.dev_accuracy == best.dev_accuracy]
+        assert best == min(peers, key=lambda c: (c.predicted_ms, c.bytes, c.name))
+
+
+def test_tie_order_latency_then_size_then_name():
+    def cand(backend, ms, size):
+        return Candidate(0.5, 1.0, "int8", backend, 0.85, ms, size)
+    assert choose([cand("tflite", 2.0, 10), cand("executorch", 1.0, 30)], Budget(5)).chosen.backend == "executorch"
+    assert choose([cand("tflite", 1.0, 10), cand("executorch", 1.0, 30)], Budget(5)).chosen.backend == "tflite"
+    tied = choose([cand("tflite", 1.0, 10), cand("executorch", 1.0, 10)], Budget(5))
+    assert tied.chosen.backend == "executorch" and "tied on accuracy" in tied.reason
+
+
+def test_infeasible_budget_names_the_fastest_option():
+    table = [Candidate(1.0, 1.0, "fp32", "executorch", 0.86, 9.0, 90),
+             Candidate(0.25, 0.5, "int8", "tflite", 0.80, 1.234, 20)]
+    with pytest.raises(UserError) as err:
+        choose(table, Budget(1.0), "pixel-8")
+    assert "w0.25-d0.5-int8-tflite" in str(err.value) and "1.23 ms" in str(err.value)
+    assert "pixel-8" in str(err.value) and "--budget 1.24ms" in str(err.value)
+
+
+def test_size_cap_excludes_large_artifacts():
+    big = Candidate(1.0, 1.0, "fp32", "executorch", 0.86, 2.0, 90)
+    small = Candidate(0.5, 1.0, "int8", "executorch", 0.84, 2.0, 20)
+    assert choose([big, small], Budget(5)).chosen == big
+    assert choose([big, small], Budget(5), size_cap=50).chosen == small
+    with pytest.raises(UserError, match="smallest is w0.5-d1-int8-executorch at 20 bytes"):
+        choose([big, small], Budget(5), size_cap=10)
+
+
+def test_reason_names_the_over_budget_better_option():
+    best = Candidate(1.0, 1.0, "fp32", "executorch", 0.86, 9.0, 90)
+    ok = Candidate(0.5, 1.0, "int8", "executorch", 0.84, 2.0, 20)
+    reason = choose([best, ok], Budget(5), "kirin-990").reason
+    assert "w1-d1-fp32-executorch (86.0%) is predicted at 9.00 ms, over budget" in reason
+
+
+def test_select_on_a_real_profile_is_deterministic_and_shaped_like_manifest_choices(synthetic_fit, table_rows):
+    profile = load_profile("pixel-8")
+    rows = list(table_rows)
+    a = select(rows, profile, Budget(5), synthetic_fit, EncoderConfig(), 64, ("executorch", "tflite"))
+    random.Random(1).shuffle(rows)
+    b = select(rows, profile, Budget(5), synthetic_fit, EncoderConfig(), 64, ("executorch", "tflite"))
+    assert a == b
+    d = a.to_dict()
+    assert set(d) >= {"device", "budget_ms", "subnet", "backend", "predicted_ms", "reason", "runner_up"}
+    assert set(d["subnet"]) == {"width", "depth", "precision"} and d["predicted_ms"] <= 5.0
