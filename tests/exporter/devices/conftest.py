@@ -17,6 +17,11 @@ TRUE_COEF = {
 
 
 @pytest.fixture
+def true_coef() -> dict:
+    return TRUE_COEF
+
+
+@pytest.fixture
 def config_dir(tmp_path, monkeypatch):
     path = tmp_path / "config"
     monkeypatch.setenv("DYNAEDGE_CONFIG", str(path))

@@ -1,0 +1,65 @@
+"""The functions the CLI and the export pipeline call: shapes, agreement, errors, light imports."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from exporter.devices import commands
+from exporter.devices.profile import load_profiles
+from exporter.errors import UserError
+
+
+def test_query_is_shaped_like_a_manifest_choice(synthetic_fit, table_rows):
+    c = commands.query("pixel-8", "5 ms", table_rows)
+    assert c["device"] == "pixel-8" and c["budget_ms"] == 5.0 and c["predicted_ms"] <= 5.0
+    assert set(c["subnet"]) == {"width", "depth", "precision"} and c["backend"] in ("executorch", "tflite")
+    assert c["reason"].startswith("most accurate within 5 ms on pixel-8")
+    json.dumps(c)
+
+
+def test_query_and_export_choices_agree_for_every_profile(synthetic_fit, table_rows):
+    for target in ("android", "linux-arm64", "host"):
+        chosen = commands.choose_for_target(target, "20ms", table_rows)
+        assert [c["device"] for c in chosen] == [p.name for p in load_profiles(target)]
+        for c in chosen:
+            assert c == commands.query(c["device"], "20ms", table_rows)
+
+
+def test_one_device_and_dedup_of_artifacts(synthetic_fit, table_rows):
+    one = commands.choose_for_target("android", "20ms", table_rows, device="kirin-990")
+    assert [c["device"] for c in one] == ["kirin-990"]
+    everyone = commands.choose_for_target("android", "1000ms", table_rows)
+    needed = commands.needed_artifacts(everyone)
+    # with a generous budget every phone takes the most accurate option: one artifact for all
+    assert len(needed) == 1 and sorted(needed[0]["devices"]) == sorted(c["device"] for c in everyone)
+
+
+def test_errors_name_the_choices(synthetic_fit, table_rows):
+    with pytest.raises(UserError, match="unknown device profile 'pixel-77'; choose one of: .*pixel-8"):
+        commands.query("pixel-77", "5ms", table_rows)
+    with pytest.raises(UserError, match="'linux-arm64' is for target 'linux-arm64', not 'android'"):
+        commands.choose_for_target("android", "5ms", table_rows, device="linux-arm64")
+    with pytest.raises(UserError, match="not understood"):
+        commands.query("pixel-8", "5", table_rows)
+    with pytest.raises(UserError, match="no sub-network fits 0.01 ms on budget-a53: the fastest is"):
+        commands.choose_for_target("android", "10us", table_rows)
+
+
+def test_profile_list_and_show(synthetic_fit):
+    listed = commands.profile_list()["profiles"]
+    assert {"host", "linux-arm64", "pixel-8"} <= {p["name"] for p in listed}
+    shown = commands.profile_show("kirin-990")
+    assert shown["fp32_gflops"]["source"] and shown["references"]
+    assert "executorch/int8" in shown["latency_fits"]
+    json.dumps(shown)
+
+
+def test_device_modules_do_not_load_runtimes():
+    heavy = ("executorch", "tensorflow", "litert_torch", "ai_edge_litert", "onnxruntime", "torch")
+    code = ("import json, sys, exporter.devices.commands, exporter.devices.selector, exporter.devices.latency, "
+            "exporter.devices.importer, exporter.devices.calibrate;"
+            f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == [], out.stdout

@@ -1,0 +1,76 @@
+"""`profile import`: a phone benchmark JSON shaped like the app's fits the device's scale factors."""
+
+import json
+
+import pytest
+
+from exporter.devices.importer import import_measurements
+from exporter.devices.latency import predict_ms
+from exporter.devices.profile import load_profile
+from exporter.errors import UserError
+from exporter.model.config import EncoderConfig
+from exporter.model.subnet import SubnetSpec
+
+CFG = EncoderConfig()
+
+
+def _report(tmp_path, rows, profile="pixel-8", name="pixel-8"):
+    """What BenchmarkReport.toJson() writes (android_demo/.../BenchmarkReport.java)."""
+    doc = {"device": {"name": name, "model": "Pixel 8", "manufacturer": "Google", "soc": "Tensor G3",
+                      "abi": "arm64-v8a", "sdk_int": 34, "profile": profile},
+           "rows": [{**r, "p90_ms": r["measured_ms"] * 1.1, "runs": 30, "path": "x.pte"} for r in rows]}
+    path = tmp_path / "benchmark.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _rows(fit, factor, backend="executorch", precision="int8", jitter=(1.0, 1.03, 0.97, 1.01)):
+    base = load_profile("pixel-8")
+    rows = []
+    for (w, d), j in zip([(1.0, 1.0), (0.5, 1.0), (0.5, 0.5), (0.25, 0.75)], jitter):
+        ms = predict_ms(fit, base, backend, precision, CFG, SubnetSpec(w, d), 64, use_scale=False)
+        rows.append({"backend": backend, "precision": precision, "width": w, "depth": d, "seq_len": 64,
+                     "measured_ms": round(ms * factor * j, 3)})
+    return rows
+
+
+def test_import_fits_the_scale_and_overrides_the_packaged_profile(synthetic_fit, config_dir, tmp_path):
+    assert load_profile("pixel-8").scale_for("executorch", "int8") == 1.0
+    result = import_measurements(_report(tmp_path, _rows(synthetic_fit, 2.5)))
+    assert result["profile"] == "pixel-8" and str(config_dir) in result["path"]
+    assert result["scale"]["executorch/int8"] == pytest.approx(2.5, rel=0.03)
+    updated = load_profile("pixel-8")
+    assert updated.scale_for("executorch", "int8") == pytest.approx(2.5, rel=0.03)
+    assert updated.scale_for("executorch", "fp32") == 1.0   # not measured: unchanged
+    assert result["within_10pct"] == 1.0
+    assert "measured:" in dict(updated.scale)[("executorch", "int8")].source
+    after = predict_ms(synthetic_fit, updated, "executorch", "int8", CFG, SubnetSpec(1.0, 1.0), 64)
+    assert after == pytest.approx(result["rows"][0]["measured_ms"], rel=0.05)
+
+
+def test_unmatched_device_needs_a_base_profile(synthetic_fit, config_dir, tmp_path):
+    path = _report(tmp_path, _rows(synthetic_fit, 1.0), profile=None, name="moto-g-99")
+    with pytest.raises(UserError, match="'moto-g-99'.*--profile.*pixel-8"):
+        import_measurements(path)
+    result = import_measurements(path, profile="galaxy-a54")
+    assert result["profile"] == "galaxy-a54"
+
+
+def test_rows_without_a_host_fit_are_skipped_not_guessed(synthetic_fit, config_dir, tmp_path):
+    rows = _rows(synthetic_fit, 1.5) + [{"backend": "executorch", "precision": "ternary", "width": 1.0,
+                                          "depth": 1.0, "seq_len": 64, "measured_ms": 3.0}]
+    result = import_measurements(_report(tmp_path, rows))
+    assert len(result["skipped"]) == 1 and "ternary" in result["skipped"][0]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("not json", "not valid JSON"),
+    (json.dumps({"rows": []}), "expected"),
+    (json.dumps({"device": {}, "rows": []}), "no rows"),
+    (json.dumps({"device": {}, "rows": [{"backend": "executorch"}]}), "row 0 lacks precision"),
+])
+def test_bad_files_are_named(content, message, tmp_path, synthetic_fit):
+    path = tmp_path / "b.json"
+    path.write_text(content)
+    with pytest.raises(UserError, match=message):
+        import_measurements(path)
