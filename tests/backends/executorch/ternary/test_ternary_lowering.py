@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from backends.executorch.ternary.blob import ActivationQuant, ActMode, twn_ternarize
-from backends.executorch.ternary.build import load_backend
 from backends.executorch.ternary.delegates import count_delegated_ops
-from backends.executorch.ternary.partitioner import TernaryPartitioner, TernaryPartitionSpec
+from backends.executorch.ternary.lowering import lower_ternary
+from backends.executorch.ternary.lowering import run_pte as run_pte_outputs
+from backends.executorch.ternary.partitioner import TernaryPartitionSpec
 from backends.executorch.ternary.reference import fake_quant_linear
 
 MIN_SQNR_DB = 40.0
@@ -51,19 +52,11 @@ def ternarized_model(seed=0) -> TinyEncoderBlock:
 
 
 def lower(model, example, spec=TernaryPartitionSpec()):
-    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
-    from executorch.exir import to_edge_transform_and_lower
-
-    ep = torch.export.export(model, (example,))
-    return to_edge_transform_and_lower(ep, partitioner=[TernaryPartitioner(spec), XnnpackPartitioner()])
+    return lower_ternary(model, (example,), spec)
 
 
 def run_pte(pte: bytes, x: torch.Tensor) -> torch.Tensor:
-    from executorch.runtime import Runtime
-
-    load_backend()
-    method = Runtime.get().load_program(pte).load_method("forward")
-    return method.execute([x])[0]
+    return run_pte_outputs(pte, [x])[0]
 
 
 def parity(reference: torch.Tensor, out: torch.Tensor) -> tuple[float, float]:
