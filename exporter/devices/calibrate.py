@@ -63,9 +63,16 @@ class CalibrationSpec:
                 for w in self.widths for d in self.depths]
 
 
+def _artifact_key(spec: CalibrationSpec, config: tuple) -> str:
+    """What changes the lowered file (not the timing settings): reruns with other threads reuse it."""
+    what = {"cfg": spec.cfg.to_dict(), "seed": spec.seed, "config": list(config),
+            "calibration_sentences": spec.calibration_sentences}
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def _key(spec: CalibrationSpec, config: tuple) -> str:
-    what = {"v": CACHE_VERSION, "cfg": spec.cfg.to_dict(), "seed": spec.seed, "threads": spec.threads,
-            "config": list(config), "calibration_sentences": spec.calibration_sentences}
+    """What changes a measurement: the artifact, the threads, the timing code's version."""
+    what = {"v": CACHE_VERSION, "artifact": _artifact_key(spec, config), "threads": spec.threads}
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -136,7 +143,7 @@ def measure(spec: CalibrationSpec, fresh: bool = False, progress: bool = True) -
             continue
         backend_name, precision, width, depth, seq_len = config
         backend = get_backend(backend_name)
-        artifact = artifacts / f"{key}{backend.suffix}"
+        artifact = artifacts / f"{_artifact_key(spec, config)}{backend.suffix}"
         ids, mask = _random_inputs(spec, seq_len)
         t0 = time.perf_counter()
         if not artifact.exists():

@@ -1,0 +1,71 @@
+"""Calibration bookkeeping with a fake backend: rows are cached, a rerun resumes, the fit is saved.
+
+The real runtimes are exercised by scripts/calibrate_latency.py (minutes); here the runner's
+latency is a known linear function of the work, so the fit must recover it."""
+
+import time
+
+import numpy as np
+import pytest
+
+import backends.registry
+from backends.base import Lowered
+from exporter.devices.calibrate import CalibrationSpec, calibrate, measure
+from exporter.devices.fit import load_fit
+from exporter.model.config import EncoderConfig
+
+TINY = EncoderConfig(vocab_size=2000, hidden=64, layers=4, heads=4, ffn=128, max_positions=64)
+
+
+class FakeBackend:
+    name, suffix, precisions = "executorch", ".pte", ("fp32", "int8")
+
+    def __init__(self, calls):
+        self.calls = calls
+
+    def lower(self, model, spec):
+        self.calls.append(len(model.layers))
+        layers, neurons = len(model.layers), model.layers[0].ffn_in.out_features
+        return Lowered(f"{layers} {neurons}".encode(), self.name, spec.precision, "none")
+
+    def load(self, path, threads=2):
+        layers, neurons = map(int, path.read_text().split())
+        delay = 2e-4 * layers * (1 + neurons / 64)
+
+        def run(ids, mask):
+            end = time.perf_counter() + delay
+            while time.perf_counter() < end:
+                pass
+        return run
+
+
+@pytest.fixture
+def fake(monkeypatch, tmp_path, config_dir):
+    monkeypatch.setenv("DYNAEDGE_CACHE", str(tmp_path / "cache"))
+    calls = []
+    monkeypatch.setattr(backends.registry, "get_backend", lambda name: FakeBackend(calls))
+    monkeypatch.setattr("exporter.devices.host_bench.measure_host", lambda threads: {
+        "threads": (2.0, "measured: test"), "fp32_gflops": (100.0, "measured: test"),
+        "int8_gops": (400.0, "measured: test"), "memory_gbs": (20.0, "measured: test")})
+    return calls
+
+
+SPEC = CalibrationSpec(backends=("executorch",), precisions=("fp32",), widths=(0.5, 1.0), depths=(0.5, 1.0),
+                       seq_lens=(16,), runs=5, rounds=1, warmup=1, cfg=TINY)
+
+
+def test_rerun_resumes_from_the_cache(fake):
+    first = measure(SPEC, progress=False)
+    assert len(first) == 4 and len(fake) == 4
+    again = measure(SPEC, progress=False)
+    assert len(fake) == 4, "a rerun must not lower again"
+    assert [r["measured_ms"] for r in again] == [r["measured_ms"] for r in first]
+
+
+def test_calibrate_fits_and_saves(fake):
+    result = calibrate(SPEC, progress=False)
+    assert {"backend", "precision", "width", "depth", "seq_len", "measured_ms", "predicted_ms"} <= set(result["rows"][0])
+    fit = load_fit()
+    assert fit.keys() == (("executorch", "fp32"),) and fit.host["fp32_gflops"] == 100.0
+    errors = np.array([r["error_pct"] for r in result["rows"]])
+    assert np.all(np.abs(errors) < 25)  # a busy-wait runner on a shared CPU: loose, but a broken fit fails
