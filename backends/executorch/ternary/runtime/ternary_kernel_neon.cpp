@@ -5,6 +5,7 @@
 // One 16-byte weight group expands to four registers w_j = (bytes >> 2j) & 3,
 // each 4 columns x 4 k: exactly the operand of sdot-by-lane. Codes become
 // signed weights c - 1 (0 - 1 wraps to 0xFF = -1), so no row-sum correction.
+// "unroll" pragmas: accumulators stay in registers (see ternary_kernel_x86.cpp).
 #if defined(__aarch64__)
 
 #include <arm_neon.h>
@@ -45,7 +46,9 @@ template <int LANE, int MR>
 inline void group(const uint8_t* p, const int8x16_t (&x)[MR], int32x4_t (&acc)[MR][4]) {
   int8x16_t w[4];
   decode(p, w);
+  #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
+    #pragma GCC unroll 16
     for (int j = 0; j < 4; ++j) acc[i][j] = dot_lane<LANE>(acc[i][j], w[j], x[i]);
 }
 
@@ -56,10 +59,13 @@ void tile_neon(const GemmArgs& a, size_t m0, size_t p) {
   const size_t kp = w.k_padded;
   const uint8_t* panel = w.weights.data() + p * w.panel_bytes();
   int32x4_t acc[MR][4];
+  #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
+    #pragma GCC unroll 16
     for (int j = 0; j < 4; ++j) acc[i][j] = vdupq_n_s32(0);
   for (size_t k0 = 0; k0 < kp; k0 += 16) {
     int8x16_t x[MR];
+    #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) x[i] = vld1q_s8(a.q + (m0 + i) * kp + k0);
     const uint8_t* g = panel + (k0 / 4) * 16;
     group<0, MR>(g, x, acc);
@@ -68,8 +74,10 @@ void tile_neon(const GemmArgs& a, size_t m0, size_t p) {
     group<3, MR>(g + 48, x, acc);
   }
   const size_t n0 = p * kPanelN;
+  #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
     int32_t out[16];
+    #pragma GCC unroll 16
     for (int j = 0; j < 4; ++j) vst1q_s32(out + 4 * j, acc[i][j]);
     for (size_t c = 0; c < kPanelN && n0 + c < w.n; ++c) store_result(a, m0 + i, n0 + c, out[c]);
   }
