@@ -1,0 +1,176 @@
+"""`dynaedge train --recipe quick|full`: fine-tuned teacher -> importance + rewiring -> the recipe's
+phases (DynaBERT width, width+depth, ternary QAT, ablations, XTC) -> the accuracy table.
+
+Every step checkpoints into its own folder of the run directory (safetensors + checkpoint.json
+with the rewiring order, config, recipe, quantization, model and data hashes); a folder with
+its JSON is finished, so a rerun (after a kill, too) skips finished phases and the trainer
+resumes an unfinished one from its last step checkpoint. The run directory is keyed by the
+hashes of model, data, teacher recipe and supernet recipe.
+
+Under torchrun every rank trains (DDP, trainer.py); rank 0 alone writes checkpoints and the
+table, the other ranks wait and read them.
+"""
+
+import copy
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from exporter.atomic import write_json
+from exporter.compress import distributed
+from exporter.compress.checkpoint import read_meta, save_checkpoint
+from exporter.compress.dynabert import AdaptiveLoss
+from exporter.compress.finetune import Splits
+from exporter.compress.importance import compute_importance
+from exporter.compress.quant import QuantSpec, attach_lat, quantize_model
+from exporter.compress.rewire import RewireOrder, order_from_importance, rewire
+from exporter.compress.supernet_recipe import REWIRED, PhaseSpec, SupernetRecipe, load_supernet_recipe
+from exporter.compress.table import evaluate_rows
+from exporter.compress.trainer import Batches, clear, train
+from exporter.compress.xtc import xtc_layers, xtc_student
+from exporter.errors import UserError
+from exporter.model.config import EncoderConfig
+from exporter.model.encoder import Encoder
+from exporter.model.subnet import SubnetSpec
+
+log = logging.getLogger("dynaedge")
+TABLE = "table.json"
+
+
+@dataclass(frozen=True)
+class SupernetResult:
+    model: Encoder        # the last phase reported as a grid: the supernet export slices
+    table: dict           # {"rows": [...]} (table.py)
+    checkpoint_dir: Path  # the run directory; one sub-folder per phase
+
+
+def train_supernet(inputs, recipe_name: str) -> SupernetResult:
+    """The public entry point: `inputs` from exporter.inputs.prepare at the recipe's seq_len."""
+    from exporter.compress.finetune import finetune_teacher
+    from exporter.compress.recipe import load_recipe
+    from exporter.paths import cache_dir
+
+    recipe = load_supernet_recipe(recipe_name)
+    if inputs.seq_len != recipe.seq_len:
+        raise UserError(f"recipe {recipe.name!r} trains at seq_len {recipe.seq_len}, inputs were tokenized at "
+                        f"{inputs.seq_len}; prepare the inputs with seq_len={recipe.seq_len}")
+    distributed.init_from_env()
+    teacher_spec = load_recipe(recipe.teacher)
+    teacher, teacher_meta = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, teacher_spec)
+    key = hashlib.sha256(f"{inputs.source.sha256}:{inputs.task.sha256}:{teacher_spec.sha256}:{recipe.sha256}"
+                         .encode()).hexdigest()[:16]
+    provenance = {"model": inputs.source.describe(), "data": inputs.describe_data(),
+                  "teacher": {"recipe": teacher_spec.to_dict(), "metrics": teacher_meta.get("metrics")}}
+    return run_supernet(teacher, inputs.splits, recipe, Path(cache_dir("runs", f"supernet-{recipe.name}-{key}")),
+                        provenance)
+
+
+def load_phase(directory: Path) -> tuple[Encoder, dict]:
+    """A phase checkpoint back as a model (quantization-aware if the phase was)."""
+    from safetensors.torch import load_file
+
+    meta = read_meta(directory)
+    if meta is None:
+        raise UserError(f"{directory} is not a finished phase (no checkpoint.json)")
+    model = Encoder(EncoderConfig.from_dict(meta["config"]), SubnetSpec(**meta["built"]))
+    if meta.get("quant"):
+        quantize_model(model, QuantSpec(**meta["quant"]))
+    model.load_state_dict(load_file(str(Path(directory) / "model.safetensors")))
+    return model.eval(), meta
+
+
+def _save_phase(directory: Path, model: Encoder, meta: dict) -> None:
+    if distributed.current().is_main:
+        spec = getattr(model, "quant_spec", None)
+        save_checkpoint(directory, model, {**meta, "quant": spec.to_dict() if spec else None})
+    distributed.barrier()
+
+
+def _batches(split) -> Batches:
+    return Batches(torch.from_numpy(split.ids), torch.from_numpy(split.mask), torch.from_numpy(split.labels))
+
+
+def _rewired(teacher: Encoder, data: Batches, recipe: SupernetRecipe, run_dir: Path, meta: dict) -> Encoder:
+    directory = run_dir / REWIRED
+    if read_meta(directory) is None:
+        if distributed.current().is_main:  # deterministic, but one rank is enough
+            model = copy.deepcopy(teacher)
+            order = order_from_importance(compute_importance(model, data, recipe.importance_batches,
+                                                             seed=recipe.seed))
+            rewire(model, order)
+            save_checkpoint(directory, model, {**meta, "kind": "rewired", "order": order.to_dict(), "quant": None})
+        distributed.barrier()
+    model, phase_meta = load_phase(directory)
+    RewireOrder.from_dict(phase_meta["order"]).check(model.cfg)
+    return model
+
+
+def _train_phase(phase: PhaseSpec, models: dict[str, Encoder], data: Batches, run_dir: Path) -> Encoder:
+    start = models[phase.start]
+    if phase.kind == "xtc":
+        if getattr(start, "quant_spec", None) is not None:
+            raise UserError(f"phase {phase.name!r}: XTC starts from an fp32 model, not {phase.start!r}")
+        student = xtc_student(start, phase.student_layers)
+    else:
+        student = copy.deepcopy(start)
+    have = getattr(student, "quant_spec", None)
+    if phase.quant is not None and have is None:
+        quantize_model(student, phase.quant)
+    elif have != phase.quant:
+        raise UserError(f"phase {phase.name!r}: starts from {phase.start!r} quantized as {have}, "
+                        f"but asks for precision {phase.precision!r}")
+    teacher = models[phase.teacher] if phase.loss.needs_teacher else None
+    loss = AdaptiveLoss(teacher, phase.adaptive, phase.loss)
+    hook = (lambda opt: attach_lat(student, opt)) if phase.lat else None
+    train(student, data, phase.train, loss, run_dir / phase.name / "work", desc=phase.name, on_optimizer=hook)
+    return student
+
+
+def _phase_rows(phase: PhaseSpec, model: Encoder, recipe: SupernetRecipe, splits: Splits, teacher_layers: int):
+    if phase.report == "grid":
+        subnets = [SubnetSpec(w, d) for d in recipe.eval_depths for w in recipe.eval_widths]
+    else:
+        subnets = phase.adaptive.subnets()
+    return evaluate_rows(model, splits, subnets, phase.precision, phase.variant or "supernet", phase.name,
+                         teacher_layers)
+
+
+def run_supernet(teacher: Encoder, splits: Splits, recipe: SupernetRecipe, run_dir: Path, provenance: dict,
+                 stop_after: str | None = None) -> SupernetResult:
+    """Run (or resume) every phase of `recipe` from the fine-tuned `teacher`; `stop_after` (a phase
+    name) ends early, as an interrupted run would."""
+    run_dir = Path(run_dir)
+    data = _batches(splits.train)
+    meta = {"recipe": recipe.to_dict(), "recipe_sha256": recipe.sha256, **provenance}
+    models = {REWIRED: _rewired(teacher, data, recipe, run_dir, meta)}
+    order = read_meta(run_dir / REWIRED)["order"]
+    for phase in recipe.phases:
+        directory = run_dir / phase.name
+        if read_meta(directory) is None:
+            model = _train_phase(phase, models, data, run_dir)
+            extra = {"xtc_layers": list(xtc_layers(teacher.cfg.layers, phase.student_layers))} \
+                if phase.kind == "xtc" else {}
+            _save_phase(directory, model, {**meta, "kind": "phase", "phase": phase.name, "order": order, **extra})
+            if distributed.current().is_main:
+                clear(directory / "work")
+        else:
+            log.info("phase %s already finished: %s", phase.name, directory)
+        models[phase.name], _ = load_phase(directory)
+        if stop_after == phase.name:
+            return SupernetResult(models[phase.name], {"rows": []}, run_dir)
+    if not (run_dir / TABLE).exists():
+        if distributed.current().is_main:
+            rows = []
+            for phase in recipe.phases:
+                if phase.report != "none":
+                    rows += _phase_rows(phase, models[phase.name], recipe, splits, teacher.cfg.layers)
+            write_json(run_dir / TABLE, {"recipe": recipe.name, "rows": rows})
+        distributed.barrier()
+    table = json.loads((run_dir / TABLE).read_text())
+    grid = [p.name for p in recipe.phases if p.report == "grid"]
+    final = models[grid[-1]] if grid else models[recipe.phases[-1].name]
+    return SupernetResult(final, table, run_dir)

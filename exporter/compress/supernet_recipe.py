@@ -1,0 +1,153 @@
+"""Supernet recipes are data: recipes/<name>.toml with a list of [[phase]] tables.
+
+    name = "quick"
+    teacher = "finetune"          # the fp32 teacher's recipe (finetune.py caches it)
+    importance_batches = 16       # batches of training data for head / neuron importance
+    eval_widths = [...]  eval_depths = [...]
+
+    [[phase]]                     # phases run in order; each checkpoints its result
+    name = "width"                # also the checkpoint folder
+    kind = "adaptive"             # adaptive (DynaBERT) | xtc (layer-reduced student)
+    start = "rewired"             # the model it starts from: "rewired" or an earlier phase
+    teacher = "rewired"           # the distillation teacher: "rewired" or an earlier phase
+    widths = [1.0, 0.75, 0.5, 0.25]  depths = [1.0]  teacher_slice = "full"  # | width | same
+    precision = "fp32"            # fp32 | ternary | int8 (weights; 8-bit activations unless fp32)
+    report = "grid"               # grid: every eval width x depth | own: its own sub-networks | none
+    variant = ""                  # label of extra table rows ("no-distill", "xtc")
+    steps = 200  batch_size = 32  learning_rate = 5e-5 ...   # TrainSpec fields
+    [phase.loss]                  # LossWeights fields
+"""
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+
+from exporter.compress.distill import LossWeights
+from exporter.compress.dynabert import AdaptiveSpec
+from exporter.compress.quant import QuantSpec
+from exporter.compress.recipe import RECIPE_DIR, TrainSpec, recipe_names
+from exporter.errors import UserError, unknown_choice
+
+KINDS = ("adaptive", "xtc")
+PRECISIONS = ("fp32", "ternary", "int8")
+REPORTS = ("grid", "own", "none")
+REWIRED = "rewired"
+_TRAIN_KEYS = ("steps", "batch_size", "learning_rate", "weight_decay", "warmup_fraction", "checkpoint_every")
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    name: str
+    kind: str
+    start: str
+    teacher: str
+    adaptive: AdaptiveSpec
+    precision: str
+    lat: bool
+    loss: LossWeights
+    train: TrainSpec
+    report: str
+    variant: str
+    student_layers: int   # xtc only
+
+    @property
+    def quant(self) -> QuantSpec | None:
+        return None if self.precision == "fp32" else QuantSpec(self.precision, activations=8, lat=self.lat)
+
+
+@dataclass(frozen=True)
+class SupernetRecipe:
+    name: str
+    teacher: str
+    seq_len: int
+    seed: int
+    importance_batches: int
+    eval_widths: tuple[float, ...]
+    eval_depths: tuple[float, ...]
+    phases: tuple[PhaseSpec, ...]
+    raw: dict  # the parsed TOML, recorded in checkpoints
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(json.dumps(self.raw, sort_keys=True).encode()).hexdigest()
+
+    def to_dict(self) -> dict:
+        return self.raw
+
+
+def _check_keys(where: str, d: dict, known: set[str]) -> None:
+    extra = set(d) - known
+    if extra:
+        raise UserError(f"{where}: unknown keys {sorted(extra)}; known: {sorted(known)}")
+
+
+def _choice(where: str, kind: str, value, choices):
+    if value not in choices:
+        raise UserError(f"{where}: {unknown_choice(kind, value, choices)}")
+    return value
+
+
+def _phase(d: dict, top: dict, earlier: list[str], where: str) -> PhaseSpec:
+    known = {"name", "kind", "start", "teacher", "widths", "depths", "teacher_slice", "precision", "lat",
+             "loss", "report", "variant", "student_layers", *_TRAIN_KEYS}
+    _check_keys(where, d, known)
+    name = d.get("name") or ""
+    if not name or name == REWIRED or name in earlier:
+        raise UserError(f"{where}: phase name {name!r} is missing, reserved or repeated")
+    sources = [REWIRED, *earlier]
+    train_args = {k: d[k] for k in _TRAIN_KEYS if k in d}
+    if train_args.get("steps", 1) <= 0:
+        raise UserError(f"{where}: steps {train_args['steps']!r} must be > 0")
+    return PhaseSpec(
+        name=name,
+        kind=_choice(where, "phase kind", d.get("kind", "adaptive"), KINDS),
+        start=_choice(where, "start phase", d.get("start", REWIRED), sources),
+        teacher=_choice(where, "teacher phase", d.get("teacher", REWIRED), sources),
+        adaptive=AdaptiveSpec(tuple(d.get("widths", [1.0])), tuple(d.get("depths", [1.0])),
+                              d.get("teacher_slice", "full")),
+        precision=_choice(where, "precision", d.get("precision", "fp32"), PRECISIONS),
+        lat=bool(d.get("lat", False)),
+        loss=LossWeights.from_dict(d.get("loss", {}), f"{where}.loss"),
+        train=TrainSpec(name=f"{top['name']}-{name}", seq_len=top.get("seq_len", 64), seed=top.get("seed", 1234),
+                        **train_args),
+        report=_choice(where, "report", d.get("report", "grid"), REPORTS),
+        variant=str(d.get("variant", "")),
+        student_layers=int(d.get("student_layers", 0)),
+    )
+
+
+def parse_supernet_recipe(data: dict, where: str) -> SupernetRecipe:
+    known = {"name", "teacher", "seq_len", "seed", "importance_batches", "eval_widths", "eval_depths", "phase"}
+    _check_keys(where, data, known)
+    phases, names = [], []
+    for i, d in enumerate(data.get("phase", [])):
+        p = _phase(d, data, names, f"{where} phase {i + 1}")
+        if p.kind == "xtc" and p.student_layers <= 0:
+            raise UserError(f"{where} phase {p.name!r}: kind 'xtc' needs student_layers > 0")
+        phases.append(p)
+        names.append(p.name)
+    if not phases:
+        raise UserError(f"{where}: no [[phase]] tables")
+    return SupernetRecipe(name=data["name"], teacher=data.get("teacher", "finetune"), seq_len=data.get("seq_len", 64),
+                          seed=data.get("seed", 1234), importance_batches=data.get("importance_batches", 16),
+                          eval_widths=tuple(data.get("eval_widths", [0.25, 0.5, 0.75, 1.0])),
+                          eval_depths=tuple(data.get("eval_depths", [0.5, 0.75, 1.0])),
+                          phases=tuple(phases), raw=data)
+
+
+def is_supernet_recipe(name: str) -> bool:
+    path = RECIPE_DIR / f"{name}.toml"
+    return path.exists() and "phase" in tomllib.loads(path.read_text())
+
+
+def load_supernet_recipe(name: str) -> SupernetRecipe:
+    path = RECIPE_DIR / f"{name}.toml"
+    if not path.exists():
+        raise unknown_choice("recipe", name, recipe_names())
+    if not is_supernet_recipe(name):
+        supernets = [n for n in recipe_names() if is_supernet_recipe(n)]
+        raise UserError(f"recipe {name!r} has no [[phase]] tables, so it is not a supernet recipe; "
+                        f"choose one of: {', '.join(supernets)}")
+    return parse_supernet_recipe(tomllib.loads(path.read_text()), str(path))
+

@@ -1,0 +1,75 @@
+"""The supernet's accuracy table: one row per (width, depth, precision[, variant]), dev and test.
+
+Shape (DESIGN.md, `dynaedge report --json`): {"rows": [{"width", "depth", "precision",
+"dev_accuracy", "test_accuracy", "bytes", ...}]}; we add "variant" (supernet, no-distill, xtc),
+"phase" and "layers". Bytes count what an artifact of that slice stores: 2 or 8 bits per
+quantized weight plus one fp32 scale per row (Linear weights and, when quantized, the word
+embeddings), fp32 for everything else (biases, LayerNorms, position embeddings, the head).
+"""
+
+import math
+
+import torch
+
+from exporter.compress.finetune import Splits
+from exporter.evaluate import accuracy, torch_logits
+from exporter.model.config import EncoderConfig
+from exporter.model.encoder import Encoder
+from exporter.model.subnet import SubnetSpec
+
+BITS = {"fp32": 32, "int8": 8, "ternary": 2}
+
+
+def subnet_bytes(cfg: EncoderConfig, spec: SubnetSpec, precision: str, quantized_embeddings: bool = True) -> int:
+    with torch.device("meta"):  # shapes only, no memory
+        model = Encoder(cfg, spec)
+    bits = BITS[precision]
+    total = 0
+    for name, p in model.named_parameters():
+        linear = name.startswith("layers.") and name.endswith(".weight") and p.dim() == 2
+        word = name == "word.weight" and quantized_embeddings
+        if precision != "fp32" and (linear or word):
+            total += math.ceil(p.numel() * bits / 8) + 4 * p.shape[0]
+        else:
+            total += 4 * p.numel()
+    return total
+
+
+def _accuracy(model: Encoder, split) -> float:
+    return accuracy(torch_logits(model, split.ids, split.mask), split.labels)
+
+
+@torch.no_grad()
+def evaluate_rows(model: Encoder, splits: Splits, subnets: list[SubnetSpec], precision: str, variant: str,
+                  phase: str, teacher_layers: int, quantized_embeddings: bool = True) -> list[dict]:
+    """Rows for `subnets` of `model` (slices via model.active, equal to extracted models: tests).
+
+    A layer-reduced model (XTC) reports depth = its layers / the teacher's layers.
+    """
+    from tqdm import tqdm
+
+    rows = []
+    layers = model.cfg.layers
+    try:
+        for sub in tqdm(subnets, desc=f"evaluate {phase}", unit="subnet", dynamic_ncols=True):
+            model.active = sub
+            kept = len(sub.kept_layers(layers))
+            rows.append({"width": sub.width, "depth": round(kept / teacher_layers, 4), "precision": precision,
+                         "dev_accuracy": _accuracy(model, splits.dev), "test_accuracy": _accuracy(model, splits.test),
+                         "bytes": subnet_bytes(model.cfg, sub, precision, quantized_embeddings),
+                         "variant": variant, "phase": phase, "layers": kept})
+    finally:
+        model.active = SubnetSpec()
+    return rows
+
+
+def format_table(table: dict) -> str:
+    """Plain-text rendering for `dynaedge report`."""
+    head = f"{'variant':<11} {'prec':<8} {'width':>5} {'depth':>6} {'dev':>6} {'test':>6} {'MB':>7}"
+    lines = [head, "-" * len(head)]
+    for r in table["rows"]:
+        lines.append(f"{r.get('variant', ''):<11} {r['precision']:<8} {r['width']:>5g} {r['depth']:>6.3g} "
+                     f"{100 * r['dev_accuracy']:>6.1f} {100 * r['test_accuracy']:>6.1f} {r['bytes'] / 1e6:>7.2f}")
+    return "\n".join(lines)
+
+

@@ -1,0 +1,86 @@
+"""The whole supernet pipeline on a tiny model: phases, checkpoints, resume, table, recipes."""
+
+import json
+
+import pytest
+import torch
+
+from exporter.compress.recipe import recipe_names
+from exporter.compress.supernet import load_phase, run_supernet
+from exporter.compress.supernet_recipe import is_supernet_recipe, load_supernet_recipe, parse_supernet_recipe
+from exporter.compress.table import subnet_bytes
+from exporter.errors import UserError
+from exporter.model.subnet import SubnetSpec
+from tests.conftest import TINY
+from tests.exporter.compress.tiny_recipe import TINY_RECIPE, tiny_splits
+
+
+def _max_state_diff(a, b) -> float:
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    return max((sa[k].float() - sb[k].float()).abs().max().item() for k in sa)
+
+
+def test_pipeline_table_and_phase_resume(tiny_model, tmp_path):
+    recipe = parse_supernet_recipe(TINY_RECIPE, "tiny")
+    splits = tiny_splits()
+    full = run_supernet(tiny_model, splits, recipe, tmp_path / "a", {"data": {"sha256": "x"}})
+    rows = full.table["rows"]
+    # grid: 2 widths x 2 depths x (fp32, ternary) + 1 no-distill row + 1 xtc row
+    assert len(rows) == 10, rows
+    assert {(r["precision"], r["variant"]) for r in rows} == {("fp32", "supernet"), ("ternary", "supernet"),
+                                                             ("ternary", "no-distill"), ("fp32", "xtc")}
+    xtc = [r for r in rows if r["variant"] == "xtc"][0]
+    assert xtc["depth"] == 0.5 and xtc["layers"] == 2
+    for r in rows:
+        assert 0.0 <= r["dev_accuracy"] <= 1.0 and r["bytes"] > 0
+    tern = {(r["width"], r["depth"]): r["bytes"] for r in rows if r["precision"] == "ternary" and r["variant"] == "supernet"}
+    fp = {(r["width"], r["depth"]): r["bytes"] for r in rows if r["precision"] == "fp32" and r["variant"] == "supernet"}
+    assert all(tern[k] < fp[k] for k in fp)
+    meta = json.loads((full.checkpoint_dir / "ternary" / "checkpoint.json").read_text())
+    assert meta["quant"]["weights"] == "ternary" and len(meta["order"]["heads"]) == TINY.layers
+    assert meta["recipe"]["name"] == "tiny" and meta["data"]["sha256"] == "x"
+    assert not (full.checkpoint_dir / "ternary" / "work").exists()
+
+    # Interrupted after the width phase, then rerun: finished phases are reused, the rest recomputed.
+    run_supernet(tiny_model, splits, recipe, tmp_path / "b", {}, stop_after="width")
+    assert not (tmp_path / "b" / "ternary").exists()
+    resumed = run_supernet(tiny_model, splits, recipe, tmp_path / "b", {})
+    diff = _max_state_diff(full.model, resumed.model)
+    print(f"phase resume: final supernet max weight diff {diff:.2e}")
+    assert diff == 0.0
+    loaded, _ = load_phase(tmp_path / "b" / "ternary")
+    assert _max_state_diff(loaded, resumed.model) == 0.0
+
+
+def test_shipped_recipes_parse():
+    names = [n for n in recipe_names() if is_supernet_recipe(n)]
+    assert {"quick", "full"} <= set(names)
+    for name in names:
+        r = load_supernet_recipe(name)
+        assert [p.name for p in r.phases][:3] == ["width", "width_depth", "ternary"]
+        assert any(p.variant == "no-distill" for p in r.phases) and any(p.kind == "xtc" for p in r.phases)
+    with pytest.raises(UserError, match="not a supernet recipe"):
+        load_supernet_recipe("finetune")
+    with pytest.raises(UserError, match="unknown recipe 'quik'; choose one of: .*quick"):
+        load_supernet_recipe("quik")
+
+
+def test_recipe_errors_name_the_bad_value():
+    bad = {**TINY_RECIPE, "phase": [{**TINY_RECIPE["phase"][0], "precision": "int4"}]}
+    with pytest.raises(UserError, match="unknown precision 'int4'; choose one of: fp32, int8, ternary"):
+        parse_supernet_recipe(bad, "tiny")
+    bad = {**TINY_RECIPE, "phase": [{**TINY_RECIPE["phase"][0], "start": "later"}]}
+    with pytest.raises(UserError, match="unknown start phase 'later'"):
+        parse_supernet_recipe(bad, "tiny")
+    bad = {**TINY_RECIPE, "phase": [{**TINY_RECIPE["phase"][0], "lerning_rate": 1}]}
+    with pytest.raises(UserError, match="unknown keys \\['lerning_rate'\\]"):
+        parse_supernet_recipe(bad, "tiny")
+
+
+def test_bytes_follow_precision_and_slice():
+    full32 = subnet_bytes(TINY, SubnetSpec(), "fp32")
+    assert full32 == 4 * sum(p.numel() for p in __import__("exporter.model.encoder", fromlist=["Encoder"])
+                             .Encoder(TINY).parameters())
+    assert subnet_bytes(TINY, SubnetSpec(), "ternary") < subnet_bytes(TINY, SubnetSpec(), "int8") < full32
+    assert subnet_bytes(TINY, SubnetSpec(0.5, 0.5), "ternary") < subnet_bytes(TINY, SubnetSpec(), "ternary")
