@@ -14,6 +14,7 @@ learned projection (TinyBERT's W_h); our widths keep the hidden size, so it is o
 student of another hidden size.
 """
 
+import math
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -69,12 +70,12 @@ HARD_LABELS = LossWeights(logits=0.0, hard=1.0)
 def layer_map(student_layers: int, teacher_layers: int) -> tuple[int, ...]:
     """Which teacher layer output each student layer output imitates: the end of its block.
 
-    Student layer j of n covers teacher layers up to round((j+1)·L/n) - 1, so the last student
+    Student layer j of n covers teacher layers up to ceil((j+1)·L/n) - 1, so the last student
     layer always imitates the teacher's last layer (6 -> 3: 1, 3, 5; 6 -> 4: 1, 2, 4, 5).
     """
     if not 0 < student_layers <= teacher_layers:
         raise UserError(f"student with {student_layers} layers cannot map onto a teacher with {teacher_layers}")
-    return tuple(round((j + 1) * teacher_layers / student_layers) - 1 for j in range(student_layers))
+    return tuple(math.ceil((j + 1) * teacher_layers / student_layers - 1e-9) - 1 for j in range(student_layers))
 
 
 class HiddenProjection(nn.Module):
