@@ -92,7 +92,11 @@ def _run(cmd: list[str]) -> None:
 def build_runtime(spec: RuntimeBuild = RuntimeBuild()) -> Path:
     """Configure and build with CMake (cached by source hash); returns the build dir."""
     cmake, cxx = _find_cmake(), _compiler(spec)
-    out = _build_root() / f"{spec.target}-{_source_hash(spec, cxx)}"
+    # One directory per build flavour and source hash; older hashes of the same
+    # flavour are removed after a rebuild (a loaded .so survives its unlink).
+    flavour = "-".join([spec.target, "et" if spec.with_executorch else "kernel", Path(cxx).name]
+                       + (["fuzz"] if spec.fuzz else []) + ([spec.arm_march] if spec.target == "aarch64" else []))
+    out = _build_root() / f"{flavour}-{_source_hash(spec, cxx)}"
     if (out / "BUILD_OK").exists():
         return out
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
@@ -114,6 +118,9 @@ def build_runtime(spec: RuntimeBuild = RuntimeBuild()) -> Path:
         tmp.rename(out)
     except OSError:  # another process finished the same build first
         shutil.rmtree(tmp, ignore_errors=True)
+    for stale in out.parent.glob(f"{flavour}-*"):
+        if stale != out and stale.name.rsplit("-", 1)[0] == flavour and ".tmp" not in stale.name:
+            shutil.rmtree(stale, ignore_errors=True)
     return out
 
 
