@@ -52,7 +52,6 @@ def train_supernet(inputs, recipe_name: str) -> SupernetResult:
     """The public entry point: `inputs` from exporter.inputs.prepare at the recipe's seq_len."""
     from exporter.compress.finetune import finetune_teacher
     from exporter.compress.recipe import load_recipe
-    from exporter.paths import cache_dir
 
     recipe = load_supernet_recipe(recipe_name)
     if inputs.seq_len != recipe.seq_len:
@@ -61,12 +60,28 @@ def train_supernet(inputs, recipe_name: str) -> SupernetResult:
     distributed.init_from_env()
     teacher_spec = load_recipe(recipe.teacher)
     teacher, teacher_meta = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, teacher_spec)
-    key = hashlib.sha256(f"{inputs.source.sha256}:{inputs.task.sha256}:{teacher_spec.sha256}:{recipe.sha256}"
-                         .encode()).hexdigest()[:16]
     provenance = {"model": inputs.source.describe(), "data": inputs.describe_data(),
                   "teacher": {"recipe": teacher_spec.to_dict(), "metrics": teacher_meta.get("metrics")}}
-    return run_supernet(teacher, inputs.splits, recipe, Path(cache_dir("runs", f"supernet-{recipe.name}-{key}")),
-                        provenance)
+    return run_supernet(teacher, inputs.splits, recipe, supernet_run_dir(inputs, recipe_name), provenance)
+
+
+def supernet_run_dir(inputs, recipe_name: str) -> Path:
+    """Where `train_supernet(inputs, recipe_name)` keeps its checkpoints: keyed by model, data,
+    teacher recipe and supernet recipe hashes. Cheap: trains nothing."""
+    from exporter.compress.recipe import load_recipe
+    from exporter.paths import cache_dir
+
+    recipe = load_supernet_recipe(recipe_name)
+    teacher_spec = load_recipe(recipe.teacher)
+    key = hashlib.sha256(f"{inputs.source.sha256}:{inputs.task.sha256}:{teacher_spec.sha256}:{recipe.sha256}"
+                         .encode()).hexdigest()[:16]
+    return Path(cache_dir("runs", f"supernet-{recipe.name}-{key}"))
+
+
+def read_table(run_dir: Path) -> dict | None:
+    """The accuracy table of a finished run (`dynaedge report`), or None if it has not finished."""
+    path = Path(run_dir) / TABLE
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def load_phase(directory: Path) -> tuple[Encoder, dict]:
@@ -170,7 +185,7 @@ def run_supernet(teacher: Encoder, splits: Splits, recipe: SupernetRecipe, run_d
                     rows += _phase_rows(phase, models[phase.name], recipe, splits, teacher.cfg.layers)
             write_json(run_dir / TABLE, {"recipe": recipe.name, "rows": rows})
         distributed.barrier()
-    table = json.loads((run_dir / TABLE).read_text())
+    table = read_table(run_dir)
     grid = [p.name for p in recipe.phases if p.report == "grid"]
     final = models[grid[-1]] if grid else models[recipe.phases[-1].name]
     return SupernetResult(final, table, run_dir)

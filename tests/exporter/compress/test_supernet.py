@@ -84,3 +84,17 @@ def test_bytes_follow_precision_and_slice():
                              .Encoder(TINY).parameters())
     assert subnet_bytes(TINY, SubnetSpec(), "ternary") < subnet_bytes(TINY, SubnetSpec(), "int8") < full32
     assert subnet_bytes(TINY, SubnetSpec(0.5, 0.5), "ternary") < subnet_bytes(TINY, SubnetSpec(), "ternary")
+
+
+def test_run_dir_is_keyed_by_hashes_and_table_absent_until_finished(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from exporter.compress.supernet import read_table, supernet_run_dir
+
+    monkeypatch.setenv("DYNAEDGE_CACHE", str(tmp_path))
+    inputs = SimpleNamespace(source=SimpleNamespace(sha256="m1"), task=SimpleNamespace(sha256="d1"))
+    a = supernet_run_dir(inputs, "quick")
+    assert a.parent == tmp_path / "runs" and a.name.startswith("supernet-quick-")
+    assert supernet_run_dir(SimpleNamespace(source=inputs.source, task=SimpleNamespace(sha256="d2")), "quick") != a
+    assert supernet_run_dir(inputs, "full") != a
+    assert read_table(a) is None
