@@ -83,7 +83,10 @@ def freeze_ternary(model: Encoder) -> Encoder:
     frozen = copy.deepcopy(model).eval()
     for module in frozen.modules():
         if isinstance(module, QuantLinear):
-            module.weight.data = _frozen_weight(module.weight, module.kind)
+            # The same values the QAT model computes (LAT's curvature-weighted ones included).
+            module.weight.data = module.effective_weight(module.out_features, module.in_features).detach().clone()
+            if hasattr(module, "weight_curvature"):
+                del module.weight_curvature
             module.input_scale = _scale(module.act)
             del module.act
             module.__class__ = FrozenLinear

@@ -141,14 +141,18 @@ class QuantLinear(SliceLinear):
     act: ActQuant | None
     second_moment = None  # set by attach_lat: a callable returning Adam's exp_avg_sq of the weight
 
+    def _curvature(self, rows: int, cols: int) -> torch.Tensor | None:
+        """LAT's d = sqrt(v): live from the optimizer while training, else the stored copy (bake_lat)."""
+        v = self.second_moment() if self.second_moment is not None else None
+        if v is None:
+            v = getattr(self, "weight_curvature", None)
+            if v is None or not bool(v.any()):
+                return None  # no statistics yet: TWN
+        return v[:rows, :cols].sqrt() + 1e-8
+
     def effective_weight(self, rows: int, cols: int) -> torch.Tensor:
         w = super().effective_weight(rows, cols)
-        d = None
-        if self.second_moment is not None:
-            v = self.second_moment()
-            if v is not None:
-                d = v[:rows, :cols].sqrt() + 1e-8
-        return fake_weight(w, self.kind, d)
+        return fake_weight(w, self.kind, self._curvature(rows, cols) if self.kind == "ternary" else None)
 
     def quantize_input(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.act is None else self.act(x)
@@ -189,6 +193,10 @@ def quantize_model(model: Encoder, spec: QuantSpec) -> Encoder:
             _become(lin, QuantLinear)
             lin.kind = spec.weights
             lin.act = ActQuant(spec.momentum) if acts else None
+            if spec.lat:
+                # Adam's second moments, kept with the weights so evaluation, extraction and export
+                # ternarize exactly as the last training step did.
+                lin.register_buffer("weight_curvature", torch.zeros_like(lin.weight))
         if acts:
             _become(layer, QuantLayer)
             for name in ("act_q", "act_k", "act_p", "act_v"):
@@ -220,6 +228,17 @@ def attach_lat(model: Encoder, optimizer: torch.optim.Optimizer) -> None:
         if isinstance(module, QuantLinear):
             weight = module.weight
             module.second_moment = (lambda w=weight: optimizer.state.get(w, {}).get("exp_avg_sq"))
+
+
+@torch.no_grad()
+def bake_lat(model: Encoder) -> None:
+    """After training: store each weight's second moment in `weight_curvature` and let go of the optimizer."""
+    for module in model.modules():
+        if isinstance(module, QuantLinear) and module.second_moment is not None:
+            v = module.second_moment()
+            if v is not None:
+                module.weight_curvature.copy_(v)
+            module.second_moment = None
 
 
 def weight_bits(spec: QuantSpec | None) -> int:

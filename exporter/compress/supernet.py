@@ -26,7 +26,7 @@ from exporter.compress.checkpoint import read_meta, save_checkpoint
 from exporter.compress.dynabert import AdaptiveLoss
 from exporter.compress.finetune import Splits
 from exporter.compress.importance import compute_importance
-from exporter.compress.quant import QuantSpec, attach_lat, quantize_model
+from exporter.compress.quant import QuantSpec, attach_lat, bake_lat, quantize_model
 from exporter.compress.rewire import RewireOrder, order_from_importance, rewire
 from exporter.compress.supernet_recipe import REWIRED, PhaseSpec, SupernetRecipe, load_supernet_recipe
 from exporter.compress.table import evaluate_rows
@@ -142,6 +142,8 @@ def _train_phase(phase: PhaseSpec, models: dict[str, Encoder], data: Batches, ru
     loss = AdaptiveLoss(teacher, phase.adaptive, phase.loss)
     hook = (lambda opt: attach_lat(student, opt)) if phase.lat else None
     train(student, data, phase.train, loss, run_dir / phase.name / "work", desc=phase.name, on_optimizer=hook)
+    if phase.lat:
+        bake_lat(student)
     return student
 
 

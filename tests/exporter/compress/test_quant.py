@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from exporter.compress.freeze import activation_scales, freeze_ternary
-from exporter.compress.quant import (QMAX, ActQuant, QuantSpec, attach_lat, extract_quantized, fake_act,
+from exporter.compress.quant import (QMAX, ActQuant, QuantSpec, attach_lat, bake_lat, extract_quantized, fake_act,
                                      fake_weight, int8_rows, quantize_model, ternarize)
 from exporter.errors import UserError
 from exporter.model.encoder import SliceLinear
@@ -168,6 +168,25 @@ def test_lat_uses_second_moments(tiny_model, tiny_inputs):
     changed = (ternarize(lin.weight) - lat).abs().max().item()
     print(f"LAT vs TWN on the same weights: max diff {changed:.2e}")
     assert changed > 0 and twn.shape == lat.shape
+    # Baked: without the optimizer, eval / extract / freeze ternarize exactly as training did.
+    model.eval()
+    with torch.no_grad():
+        live = model(ids, mask)
+    bake_lat(model)
+    assert lin.second_moment is None
+    assert torch.equal(lin.effective_weight(lin.out_features, lin.in_features), lat)
+    spec = SubnetSpec(0.5, 1.0)
+    model.active = spec
+    with torch.no_grad():
+        baked = model(ids, mask)
+    model.active = SubnetSpec()
+    with torch.no_grad():
+        assert torch.equal(model(ids, mask), live)
+        small = extract_quantized(model, spec)
+        frozen = freeze_ternary(small)
+        diffs = ((small(ids, mask) - baked).abs().max().item(), (frozen(ids, mask) - baked).abs().max().item())
+    print(f"LAT w0.5: extract vs slice {diffs[0]:.2e}, frozen vs slice {diffs[1]:.2e}")
+    assert max(diffs) <= 1e-5
 
 
 def test_bad_specs_are_user_errors():

@@ -21,9 +21,10 @@ MAIN = Path(__file__).with_name("ddp_supernet_main.py")
 # Why not 1e-5 as in test_distributed: each phase starts a fresh Adam, whose first steps move every
 # coordinate by about ±lr whatever its gradient's size, so a coordinate whose gradient is rounding
 # noise (e.g. the key bias: softmax ignores it) can move either way — up to 2·lr·steps apart.
-# The function is what must agree: logits of the final supernet, and the relative weight change.
+# The function is what must agree: logits and labels of the final supernet, and the relative weight
+# change. Exact per-phase equivalence is test_distributed.py's job.
 LR_STEPS = 1e-3 * 4
-LOGITS_TOLERANCE = 2e-2
+LOGITS_RTOL = 0.1   # ternary values flip where a weight sits at its row's threshold
 RELATIVE_TOLERANCE = 1e-2
 
 
@@ -54,13 +55,16 @@ def test_torchrun_two_processes_resume_and_match_one(tmp_path):
     rel = (sum((ref[k] - got[k]).square().sum() for k in weights) / sum(ref[k].square().sum() for k in weights)
            ).sqrt().item()
     ids, mask = torch.from_numpy(splits.dev.ids), torch.from_numpy(splits.dev.mask)
-    logits_diff = 0.0
+    logits_diff, agree = 0.0, 1.0
     for spec in (SubnetSpec(1.0, 1.0), SubnetSpec(0.5, 0.5)):
         one.model.active = two.active = spec
         with torch.no_grad():
-            logits_diff = max(logits_diff, (one.model(ids, mask) - two(ids, mask)).abs().max().item())
-    print(f"torchrun 2 procs (resumed) vs 1 proc, final ternary supernet: max weight diff {diff:.2e} "
+            a, b = one.model(ids, mask), two(ids, mask)
+        logits_diff = max(logits_diff, ((a - b).abs().max() / a.abs().max()).item())
+        agree = min(agree, (a.argmax(-1) == b.argmax(-1)).float().mean().item())
+    print(f"torchrun 2 procs (resumed) vs 1 proc, final ternary (LAT) supernet: max weight diff {diff:.2e} "
           f"(bound 2·lr·steps {2 * LR_STEPS:.0e}), relative weight diff (all weights, L2) {rel:.2e}, "
-          f"max logits diff {logits_diff:.2e}")
-    assert diff <= 2 * LR_STEPS and rel <= RELATIVE_TOLERANCE and logits_diff <= LOGITS_TOLERANCE
+          f"max logits diff relative to max |logit| {logits_diff:.2e}, label agreement {agree:.3f}")
+    assert diff <= 2 * LR_STEPS and rel <= RELATIVE_TOLERANCE
+    assert logits_diff <= LOGITS_RTOL and agree >= 0.9
     assert len(json.loads((out / "table.json").read_text())["rows"]) == len(one.table["rows"])

@@ -14,7 +14,7 @@ TINY_RECIPE = {
         {"name": "width_depth", "start": "width", "teacher": "width", "teacher_slice": "width",
          "widths": [1.0, 0.5], "depths": [1.0, 0.5], "steps": 4, "batch_size": 8, "learning_rate": 1e-3,
          "checkpoint_every": 2, "loss": {"logits": 1.0, "hidden": 1.0}},
-        {"name": "ternary", "start": "width_depth", "teacher": "width_depth", "teacher_slice": "same", "precision": "ternary",
+        {"name": "ternary", "start": "width_depth", "teacher": "width_depth", "teacher_slice": "same", "precision": "ternary", "lat": True,
          "widths": [1.0, 0.5], "depths": [1.0, 0.5], "steps": 4, "batch_size": 8, "learning_rate": 1e-3,
          "checkpoint_every": 2, "loss": {"logits": 1.0, "hidden": 1.0}},
         {"name": "no_distill", "start": "width_depth", "precision": "ternary", "widths": [0.5],
