@@ -154,8 +154,8 @@ def extract(model: Encoder, spec: SubnetSpec) -> Encoder:
 def sliced_state(model: Encoder, spec: SubnetSpec) -> dict[str, torch.Tensor]:
     """The state dict of `model`'s slice `spec`, keyed like a model built as `spec`.
 
-    Only Linear weights and biases are sliced; anything else a subclass adds (e.g. activation
-    ranges of quantization-aware training) is copied as it is.
+    Only Linear weights (and `weight*` tensors of their shape) and biases are sliced; anything else
+    a subclass adds (e.g. activation ranges of quantization-aware training) is copied as it is.
     """
     if model.built != FULL:
         raise ValueError(f"can only extract from a full-size model, not {model.built}")
@@ -171,9 +171,10 @@ def sliced_state(model: Encoder, spec: SubnetSpec) -> dict[str, torch.Tensor]:
         cols = {"attn_out": inner, "ffn_out": neurons}
         for name, t in src.state_dict().items():
             mod, _, kind = name.partition(".")
-            if mod in rows and kind in ("weight", "bias"):
+            # "weight*" also covers per-weight statistics a subclass keeps (e.g. weight_curvature).
+            if mod in rows and (kind == "bias" or kind.startswith("weight")):
                 t = t[:rows[mod]]
-            elif mod in cols and kind == "weight":
+            elif mod in cols and kind.startswith("weight"):
                 t = t[:, :cols[mod]]
             state[f"layers.{j}.{name}"] = t.clone()
     return state
