@@ -98,3 +98,30 @@ def test_run_dir_is_keyed_by_hashes_and_table_absent_until_finished(tmp_path, mo
     assert supernet_run_dir(SimpleNamespace(source=inputs.source, task=SimpleNamespace(sha256="d2")), "quick") != a
     assert supernet_run_dir(inputs, "full") != a
     assert read_table(a) is None
+
+
+def test_train_supernet_entry_point_caches_by_hash(tiny_model, tmp_path, monkeypatch):
+    """train_supernet's glue: fine-tuned teacher (cached), run directory, provenance, seq_len check."""
+    from types import SimpleNamespace
+
+    import exporter.compress.recipe as recipe_mod
+    import exporter.compress.supernet as supernet
+    from exporter.compress.recipe import TrainSpec
+
+    monkeypatch.setenv("DYNAEDGE_CACHE", str(tmp_path))
+    monkeypatch.setattr(supernet, "load_supernet_recipe", lambda name: parse_supernet_recipe(TINY_RECIPE, name))
+    monkeypatch.setattr(recipe_mod, "load_recipe", lambda name: TrainSpec(name="finetune", epochs=1, batch_size=16,
+                                                                         seq_len=16, learning_rate=1e-3))
+    describe = {"name": "tiny", "sha256": "d1"}
+    inputs = SimpleNamespace(model=tiny_model, seq_len=16, splits=tiny_splits(),
+                             source=SimpleNamespace(sha256="m1", describe=lambda: {"name": "tiny", "sha256": "m1"}),
+                             task=SimpleNamespace(sha256="d1", describe=lambda: describe),
+                             describe_data=lambda: {**describe, "seq_len": 16})
+    result = supernet.train_supernet(inputs, "tiny")
+    assert result.checkpoint_dir == supernet.supernet_run_dir(inputs, "tiny")
+    assert supernet.read_table(result.checkpoint_dir) == result.table and len(result.table["rows"]) == 10
+    meta = json.loads((result.checkpoint_dir / "width" / "checkpoint.json").read_text())
+    assert meta["model"]["sha256"] == "m1" and meta["data"]["seq_len"] == 16 and "metrics" in meta["teacher"]
+    assert list((tmp_path / "runs").glob("finetune-*/final/checkpoint.json")), "the teacher is cached by hash"
+    with pytest.raises(UserError, match="trains at seq_len 16, inputs were tokenized at 32"):
+        supernet.train_supernet(SimpleNamespace(**{**vars(inputs), "seq_len": 32}), "tiny")
