@@ -28,7 +28,8 @@ from exporter.compress.finetune import Splits
 from exporter.compress.importance import compute_importance
 from exporter.compress.quant import QuantSpec, attach_lat, bake_lat, quantize_model
 from exporter.compress.rewire import RewireOrder, order_from_importance, rewire
-from exporter.compress.supernet_recipe import REWIRED, PhaseSpec, SupernetRecipe, load_supernet_recipe
+from exporter.compress.supernet_recipe import (REWIRED, PhaseSpec, SupernetRecipe, load_supernet_recipe,
+                                              with_student_layers)
 from exporter.compress.table import evaluate_rows
 from exporter.compress.trainer import Batches, clear, train
 from exporter.compress.xtc import xtc_layers, xtc_student
@@ -48,12 +49,13 @@ class SupernetResult:
     checkpoint_dir: Path  # the run directory; one sub-folder per phase
 
 
-def train_supernet(inputs, recipe_name: str) -> SupernetResult:
-    """The public entry point: `inputs` from exporter.inputs.prepare at the recipe's seq_len."""
+def train_supernet(inputs, recipe_name: str, student_layers: int | None = None) -> SupernetResult:
+    """The public entry point: `inputs` from exporter.inputs.prepare at the recipe's seq_len;
+    `student_layers` overrides the XTC student's depth (`--student-layers K`)."""
     from exporter.compress.finetune import finetune_teacher
     from exporter.compress.recipe import load_recipe
 
-    recipe = load_supernet_recipe(recipe_name)
+    recipe = _recipe(recipe_name, student_layers)
     if inputs.seq_len != recipe.seq_len:
         raise UserError(f"recipe {recipe.name!r} trains at seq_len {recipe.seq_len}, inputs were tokenized at "
                         f"{inputs.seq_len}; prepare the inputs with seq_len={recipe.seq_len}")
@@ -62,16 +64,22 @@ def train_supernet(inputs, recipe_name: str) -> SupernetResult:
     teacher, teacher_meta = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, teacher_spec)
     provenance = {"model": inputs.source.describe(), "data": inputs.describe_data(),
                   "teacher": {"recipe": teacher_spec.to_dict(), "metrics": teacher_meta.get("metrics")}}
-    return run_supernet(teacher, inputs.splits, recipe, supernet_run_dir(inputs, recipe_name), provenance)
+    return run_supernet(teacher, inputs.splits, recipe, supernet_run_dir(inputs, recipe_name, student_layers),
+                        provenance)
 
 
-def supernet_run_dir(inputs, recipe_name: str) -> Path:
-    """Where `train_supernet(inputs, recipe_name)` keeps its checkpoints: keyed by model, data,
-    teacher recipe and supernet recipe hashes. Cheap: trains nothing."""
+def _recipe(name: str, student_layers: int | None) -> SupernetRecipe:
+    recipe = load_supernet_recipe(name)
+    return recipe if student_layers is None else with_student_layers(recipe, student_layers)
+
+
+def supernet_run_dir(inputs, recipe_name: str, student_layers: int | None = None) -> Path:
+    """Where `train_supernet(inputs, recipe_name, student_layers)` keeps its checkpoints: keyed by
+    model, data, teacher recipe and supernet recipe hashes. Cheap: trains nothing."""
     from exporter.compress.recipe import load_recipe
     from exporter.paths import cache_dir
 
-    recipe = load_supernet_recipe(recipe_name)
+    recipe = _recipe(recipe_name, student_layers)
     teacher_spec = load_recipe(recipe.teacher)
     key = hashlib.sha256(f"{inputs.source.sha256}:{inputs.task.sha256}:{teacher_spec.sha256}:{recipe.sha256}"
                          .encode()).hexdigest()[:16]

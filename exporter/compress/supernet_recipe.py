@@ -21,6 +21,7 @@
 import hashlib
 import json
 import tomllib
+import copy
 from dataclasses import dataclass
 
 from exporter.compress.distill import LossWeights
@@ -151,3 +152,19 @@ def load_supernet_recipe(name: str) -> SupernetRecipe:
                         f"choose one of: {', '.join(supernets)}")
     return parse_supernet_recipe(tomllib.loads(path.read_text()), str(path))
 
+
+
+def with_student_layers(recipe: SupernetRecipe, k: int) -> SupernetRecipe:
+    """`--student-layers K`: the recipe with every XTC phase's student set to K layers.
+
+    Goes through the raw TOML data, so the recipe hash (and the run directory) changes with K.
+    """
+    raw = copy.deepcopy(recipe.raw)
+    xtc = [p for p in raw["phase"] if p.get("kind") == "xtc"]
+    if not xtc:
+        raise UserError(f"recipe {recipe.name!r} has no XTC phase; --student-layers needs one")
+    if k <= 0:
+        raise UserError(f"--student-layers {k} must be a positive number of layers")
+    for p in xtc:
+        p["student_layers"] = k
+    return parse_supernet_recipe(raw, recipe.name)

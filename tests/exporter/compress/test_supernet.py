@@ -125,3 +125,14 @@ def test_train_supernet_entry_point_caches_by_hash(tiny_model, tmp_path, monkeyp
     assert list((tmp_path / "runs").glob("finetune-*/final/checkpoint.json")), "the teacher is cached by hash"
     with pytest.raises(UserError, match="trains at seq_len 16, inputs were tokenized at 32"):
         supernet.train_supernet(SimpleNamespace(**{**vars(inputs), "seq_len": 32}), "tiny")
+
+
+def test_student_layers_override_changes_the_xtc_phase_and_the_hash():
+    from exporter.compress.supernet_recipe import with_student_layers
+
+    recipe = load_supernet_recipe("quick")
+    two = with_student_layers(recipe, 2)
+    assert [p.student_layers for p in two.phases if p.kind == "xtc"] == [2]
+    assert two.sha256 != recipe.sha256 and recipe.raw["phase"][-1]["student_layers"] == 3
+    with pytest.raises(UserError, match="--student-layers 0 must be a positive"):
+        with_student_layers(recipe, 0)
