@@ -4,6 +4,7 @@ Used by test_torchrun.py; the teacher is the seeded tiny encoder with dropout of
 """
 
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -24,10 +25,18 @@ def tiny_teacher() -> Encoder:
     return Encoder(CFG).eval()
 
 
+def tiny_recipe(width_steps: int | None = None):
+    """The tiny recipe; `width_steps` lengthens the first phase so a test can kill it midway."""
+    raw = {**TINY_RECIPE, "phase": [dict(p) for p in TINY_RECIPE["phase"]]}
+    if width_steps:
+        raw["phase"][0].update(steps=width_steps, checkpoint_every=5)
+    return parse_supernet_recipe(raw, "tiny")
+
+
 def main(out: str, stop_after: str | None) -> None:
     torch.set_num_threads(1)
     world = distributed.init_from_env()
-    recipe = parse_supernet_recipe(TINY_RECIPE, "tiny")
+    recipe = tiny_recipe(int(os.environ.get("TINY_WIDTH_STEPS", "0")) or None)
     result = run_supernet(tiny_teacher(), tiny_splits(CFG.vocab_size), recipe, Path(out), {"world": world.size},
                           stop_after=stop_after)
     if world.is_main:
