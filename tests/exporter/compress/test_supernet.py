@@ -60,6 +60,8 @@ def test_shipped_recipes_parse():
         r = load_supernet_recipe(name)
         assert [p.name for p in r.phases][:3] == ["width", "width_depth", "ternary"]
         assert any(p.variant == "no-distill" for p in r.phases) and any(p.kind == "xtc" for p in r.phases)
+        grid = {p.name: p.precision for p in r.phases if p.report == "grid"}
+        assert grid.get("width_depth") == "fp32" and grid.get("ternary") == "ternary" and "width" not in grid
     with pytest.raises(UserError, match="not a supernet recipe"):
         load_supernet_recipe("finetune")
     with pytest.raises(UserError, match="unknown recipe 'quik'; choose one of: .*quick"):
