@@ -60,6 +60,23 @@ def default_model_dir() -> Path:
     return find()
 
 
+@pytest.fixture(scope="session")
+def real_bundle(tmp_path_factory) -> tuple[Path, dict]:
+    """`dynaedge export --target android` on the offline default model and data, run once per session.
+
+    Slow on a fresh machine (fine-tuning ~10 min on 2 cores, then cached by hash in
+    ~/.cache/dynaedge); the e2e and APK tests share it.
+    """
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("bundle")
+    done = subprocess.run([sys.executable, "-m", "exporter.cli", "export", "--target", "android", "--out", str(out),
+                           "--json"], capture_output=True, text=True, timeout=3600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return out, json.loads(done.stdout)
+
+
 def write_json(path: Path, obj) -> Path:
     path.write_text(json.dumps(obj))
     return path

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 
 from backends.base import LowerSpec, Lowered, calibrate
-from backends.executorch.delegates import count_delegated_ops
+from backends.executorch.delegates import count_delegated_ops, undelegated_op_names
+from backends.int8_scope import apply_scope, module_list
 from exporter.errors import unknown_choice
 
 INT8_MODES = ("static", "dynamic")
@@ -35,11 +36,12 @@ class ExecuTorchBackend:
             model, quantization = _quantize_int8(model, spec)
         program = torch.export.export(model, example, strict=False)
         edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
-        delegates = count_delegated_ops(edge.exported_program())
+        # Count before to_executorch(): memory planning adds alloc nodes to the same graph.
+        delegates = count_delegated_ops(edge)
+        names = ", ".join(f"{k} x{v}" for k, v in undelegated_op_names(edge).items())
+        fallbacks = (f"{delegates['undelegated']} ops outside XNNPACK run on portable kernels: {names}",) \
+            if delegates.get("undelegated", 0) else ()
         data = edge.to_executorch().buffer
-        fallbacks = ()
-        if delegates.get("portable", 0):
-            fallbacks = (f"{delegates['portable']} ops not delegated to XNNPACK run on portable kernels",)
         return Lowered(bytes(data), self.name, spec.precision, quantization, delegates, fallbacks)
 
     def load(self, path: Path, threads: int = 2):
@@ -56,12 +58,17 @@ def _quantize_int8(model: torch.nn.Module, spec: LowerSpec):
         raise unknown_choice("int8_mode", mode, INT8_MODES)
     dynamic = mode == "dynamic"
     graph = torch.export.export(model, spec.example_inputs(), strict=False).module()
-    quantizer = XNNPACKQuantizer().set_global(
-        get_symmetric_quantization_config(is_per_channel=True, is_dynamic=dynamic))
+    scope = spec.option("int8_scope", "linear")
+    dynamic_modules = module_list(spec.option("int8_dynamic_modules", "ffn_out"))
+    quantizer = apply_scope(XNNPACKQuantizer(),
+                            get_symmetric_quantization_config(is_per_channel=True, is_dynamic=dynamic), scope,
+                            model=model, dynamic_modules=dynamic_modules,
+                            dynamic_config=get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True))
     prepared = prepare_pt2e(graph, quantizer)
     calibrate(prepared, spec, limit=16 if dynamic else 256, desc="calibrate int8 (executorch)")
-    scheme = ("dynamic int8 activations" if dynamic else "static int8 activations") + \
-        ", per-channel int8 weights (XNNPACKQuantizer); embeddings fp32"
+    scheme = ("dynamic int8 activations" if dynamic else
+              f"static int8 activations (dynamic on {', '.join(dynamic_modules) or 'none'})") + \
+        f", per-channel int8 weights (XNNPACKQuantizer, scope {scope}); embeddings fp32"
     return convert_pt2e(prepared), scheme
 
 

@@ -1,9 +1,10 @@
 """TFLite backend: litert-torch converts the encoder; int8 through litert-torch's PT2EQuantizer.
 
-int8 modes: "static" (default) = full-integer activations calibrated on real training
-sentences, per-channel int8 weights; the word-embedding table stays fp32 (the
-EMBEDDING_LOOKUP kernel rejects per-channel int8 tables) and the output tensor is int8,
-dequantized by the runner with its scale / zero point. "dynamic" = dynamic-range int8.
+int8 modes: "static" (default) = int8 activations calibrated on real training sentences and
+per-channel int8 weights, on the Linear layers (int8_scope "linear"; "all" adds every op the
+quantizer supports); the word-embedding table stays fp32 (the EMBEDDING_LOOKUP kernel rejects
+per-channel int8 tables); an int8 output tensor is dequantized by the runner with its scale /
+zero point. "dynamic" = dynamic-range int8. Ops left in float are listed as fallbacks.
 """
 
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 
 from backends.base import LowerSpec, Lowered, calibrate
+from backends.int8_scope import module_list, node_predicate
 from backends.tflite.inspect import float_ops, op_counts
 from exporter.errors import unknown_choice
 
@@ -39,8 +41,10 @@ class TFLiteBackend:
         data = _convert_int8(model, spec, dynamic=mode == "dynamic")
         leftover = float_ops(data)
         fallbacks = (f"ops left in float: {', '.join(f'{k} x{v}' for k, v in leftover.items())}",) if leftover else ()
+        scope = spec.option("int8_scope", "linear")
         scheme = ("dynamic-range int8 (int8 weights, float activations quantized at run time)" if mode == "dynamic"
-                  else "full-integer int8 (static int8 activations, per-channel int8 weights); embeddings fp32")
+                  else f"static int8 activations, per-channel int8 weights (PT2EQuantizer, scope {scope}; "
+                       f"float: {spec.option('int8_float_modules', 'ffn_out') or 'none'}); embeddings fp32")
         return Lowered(data, self.name, "int8", scheme, op_counts(data), fallbacks)
 
     def load(self, path: Path, threads: int = 2):
@@ -49,17 +53,40 @@ class TFLiteBackend:
 
 def _convert_int8(model: torch.nn.Module, spec: LowerSpec, dynamic: bool) -> bytes:
     import litert_torch
-    from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
+    from litert_torch.quantize.pt2e_quantizer import get_symmetric_quantization_config
     from litert_torch.quantize.quant_config import QuantConfig
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     example = spec.example_inputs()
     graph = torch.export.export(model, example, strict=False).module()
-    quantizer = PT2EQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True, is_dynamic=dynamic))
+    config = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=dynamic)
+    wanted = node_predicate(spec.option("int8_scope", "linear"), module_list(spec.option("int8_float_modules", "ffn_out")))
+    quantizer = _filtered_quantizer(config, wanted)
     prepared = prepare_pt2e(graph, quantizer)
     calibrate(prepared, spec, limit=16 if dynamic else 256, desc="calibrate int8 (tflite)")
     converted = convert_pt2e(prepared, fold_quantize=False)
     return litert_torch.convert(converted, example, quant_config=QuantConfig(pt2e_quantizer=quantizer)).model_content()
+
+
+def _filtered_quantizer(config, wanted):
+    """litert-torch's PT2EQuantizer annotating only the nodes `wanted` accepts.
+
+    Its own set_module_name / set_module_type filters parse nn_module_stack in an older
+    format than torch.export writes today and match nothing, so annotation is driven here.
+    """
+    from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer
+    from litert_torch.quantize.pt2e_quantizer_utils import propagate_annotation
+
+    class FilteredQuantizer(PT2EQuantizer):
+        def annotate(self, model):
+            if config.input_activation is not None and config.input_activation.is_dynamic:
+                self._annotate_all_dynamic_patterns(model, config, wanted)
+            else:
+                self._annotate_all_static_patterns(model, config, wanted)
+            propagate_annotation(model)
+            return model
+
+    return FilteredQuantizer().set_global(config)  # QuantConfig reads the global config's mode
 
 
 class TFLiteRunner:

@@ -44,6 +44,18 @@ class SliceLinear(nn.Linear):
         return F.linear(self.quantize_input(x), self.effective_weight(rows, cols), bias)
 
 
+class MaskedSoftmax(nn.Module):
+    """softmax(scores + additive mask) over keys; returns (masked scores, probabilities).
+
+    A module of its own so int8 quantizers can leave it in float: a static per-tensor scale
+    covering the -10000 mask would leave no resolution for the scores themselves.
+    """
+
+    def forward(self, scores: torch.Tensor, add_mask: torch.Tensor):
+        masked = scores + add_mask
+        return masked, torch.softmax(masked, dim=-1)
+
+
 @dataclass
 class Features:
     """Everything TinyBERT-style distillation compares between teacher and student."""
@@ -60,6 +72,7 @@ class Layer(nn.Module):
         self.heads, self.head_dim = heads, head_dim
         inner = heads * head_dim
         self.q, self.k, self.v = SliceLinear(hidden, inner), SliceLinear(hidden, inner), SliceLinear(hidden, inner)
+        self.softmax = MaskedSoftmax()
         self.attn_out = SliceLinear(inner, hidden)
         self.attn_norm = nn.LayerNorm(hidden, eps=eps)
         self.ffn_in = SliceLinear(hidden, ffn)
@@ -81,8 +94,8 @@ class Layer(nn.Module):
             return t.reshape(b, s, heads, self.head_dim).transpose(1, 2)
 
         q, k, v = (split(lin(x, rows=inner)) for lin in (self.q, self.k, self.v))
-        scores = self.attention_scores(q, k) + add_mask
-        probs = self.drop(torch.softmax(scores, dim=-1))
+        scores, probs = self.softmax(self.attention_scores(q, k), add_mask)
+        probs = self.drop(probs)
         ctx = self.attention_context(probs, v).transpose(1, 2).reshape(b, s, inner)
         x = self.attn_norm(x + self.drop(self.attn_out(ctx, cols=inner)))
         h = F.gelu(self.ffn_in(x, rows=neurons))

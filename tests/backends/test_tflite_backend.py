@@ -13,11 +13,11 @@ def test_fp32_matches_eager(tiny_model, tiny_inputs, tmp_path):
     assert lowered.delegates.get("tflite:FULLY_CONNECTED", 0) > 0, lowered.delegates
 
 
-def test_int8_full_integer_close_to_eager(tiny_model, tiny_inputs, tmp_path):
+def test_int8_static_close_to_eager(tiny_model, tiny_inputs, tmp_path):
     lowered, parity, scale = lower_and_compare(get_backend("tflite"), tiny_model, *tiny_inputs, "int8", tmp_path)
     assert parity.sqnr_db >= 15, (f"int8 .tflite SQNR {parity.sqnr_db:.1f} dB, max diff {parity.max_abs_diff:.2e}"
                                   f" on logits of scale {scale:.2e}")
-    assert "full-integer" in lowered.quantization
+    assert "static int8 activations" in lowered.quantization and "scope linear" in lowered.quantization
 
 
 def test_unknown_backend():

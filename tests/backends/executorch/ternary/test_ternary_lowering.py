@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from backends.executorch.ternary.blob import ActivationQuant, ActMode, twn_ternarize
-from backends.executorch.ternary.delegates import count_delegated_ops
+from backends.executorch.delegates import count_delegated_ops
 from backends.executorch.ternary.lowering import lower_ternary
 from backends.executorch.ternary.lowering import run_pte as run_pte_outputs
 from backends.executorch.ternary.partitioner import TernaryPartitionSpec

@@ -7,7 +7,7 @@ import torch
 
 from backends.executorch.ternary.blob import twn_ternarize
 from backends.executorch.ternary.compile_specs import decode
-from backends.executorch.ternary.delegates import count_delegated_ops
+from backends.executorch.delegates import count_delegated_ops
 from backends.executorch.ternary.partitioner import TernaryPartitioner, TernaryPartitionSpec
 
 from backends.executorch.ternary.lowering import lower_ternary
