@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: install export test bench clean
+.PHONY: install system-deps android-deps export test bench fuzz-long bench-gemm clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -19,14 +19,31 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# Debian packages for the Android build, the arm64 kernel tests and the fuzzer (apt, as root).
+system-deps:
+	bash scripts/install_system_deps.sh
+
+# The offline APK build's toolchain (bullseye android.jar + dx) and ExecuTorch's Android
+# runtime (npm), fetched once into ~/.cache/dynaedge and checked against pinned sha256 sums.
+android-deps: install system-deps
+	$(BIN)/python -m exporter.android.prefetch
+
 export: install
 	$(BIN)/dynaedge export --target android
 
-test: install
+test: install system-deps android-deps
 	bash scripts/run_tests.sh
 
 bench: install
 	$(BIN)/dynaedge bench
+
+# The long fuzz run of the ternary blob parser (ASan + UBSan): 1M mutated blobs + 2M libFuzzer runs.
+fuzz-long: install system-deps
+	$(BIN)/python scripts/fuzz_ternary_blob.py --cases 1000000 --libfuzzer-runs 2000000
+
+# Ternary GEMM vs XNNPACK int8/fp32 on the MiniLM shapes.
+bench-gemm: install
+	$(BIN)/python scripts/bench_ternary_gemm.py --threads 1
 
 clean:
 	rm -rf bundle build

@@ -50,6 +50,18 @@ def _cmd_bench(args) -> dict:
                                threads=args.threads, runs=args.runs))
 
 
+def _cmd_android(args) -> dict:
+    from dataclasses import asdict
+
+    from exporter.android import build_apk, install_apk
+
+    if args.android_command == "build":
+        report = build_apk(Path(args.bundle), Path(args.out))
+        return json.loads(json.dumps(asdict(report), default=str))
+    install_apk(Path(args.apk))
+    return {"installed": args.apk}
+
+
 def _summary(command: str, result: dict) -> str:
     if command == "export":
         lines = [f"bundle: {len(result['artifacts'])} artifacts, teacher test accuracy "
@@ -97,10 +109,19 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seq-len", default="64,128")
     b.add_argument("--threads", type=int, default=2)
     b.add_argument("--runs", type=int, default=50)
+    a = sub.add_parser("android", help="build the offline demo APK with a bundle inside, or install it")
+    asub = a.add_subparsers(dest="android_command", required=True)
+    ab = asub.add_parser("build", help="compile, pack the bundle, align and sign (offline)")
+    ab.add_argument("--json", action="store_true")
+    ab.add_argument("--bundle", default="bundle")
+    ab.add_argument("--out", default="dynaedge-demo.apk")
+    ai = asub.add_parser("install", help="adb install -r APK on the connected phone")
+    ai.add_argument("--json", action="store_true")
+    ai.add_argument("apk")
     return p
 
 
-COMMANDS = {"train": _cmd_train, "export": _cmd_export, "bench": _cmd_bench}
+COMMANDS = {"train": _cmd_train, "export": _cmd_export, "bench": _cmd_bench, "android": _cmd_android}
 
 
 def main(argv=None) -> int:

@@ -14,6 +14,8 @@ import warnings
 def silence_libraries() -> None:
     # torchao warns that its CUDA-only extensions (_C_mxfp8, _C_cutlass_90a) do not load on CPU.
     logging.getLogger("torchao").setLevel(logging.ERROR)
+    # torch's pytree warns about torchao's enum registration on every import.
+    logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
     os.environ.setdefault("LITERT_TORCH_SHOW_PROGRESS", "n")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("GLOG_minloglevel", "2")
