@@ -61,17 +61,25 @@ def read_manifest(bundle_dir: Path, check_files: bool = True) -> dict:
     if manifest.get("schema") != SCHEMA:
         raise UserError(f"{path}: schema {manifest.get('schema')!r} is not supported (expected {SCHEMA})")
     if check_files:
-        for entry in manifest["artifacts"] + [manifest["vocab"]]:
+        for entry in listed_files(manifest):
             check_file(bundle_dir, entry)
     return manifest
 
 
+def listed_files(manifest: dict) -> list[dict]:
+    """Every file entry (path, sha256) the manifest lists: artifacts, then vocab if present."""
+    return list(manifest.get("artifacts") or []) + ([manifest["vocab"]] if manifest.get("vocab") else [])
+
+
 def check_file(bundle_dir: Path, entry: dict) -> Path:
-    path = Path(bundle_dir) / entry["path"]
+    relative = Path(entry["path"])
+    if relative.is_absolute() or ".." in relative.parts:
+        raise UserError(f"manifest path {entry['path']!r} must be relative to the bundle")
+    path = Path(bundle_dir) / relative
     if not path.exists():
         raise UserError(f"bundle file {entry['path']} listed in the manifest is missing")
     digest = sha256_file(path)
     if digest != entry["sha256"]:
-        raise UserError(f"bundle file {entry['path']} has sha256 {digest[:16]}…, the manifest says "
+        raise UserError(f"bundle file {entry['path']}: sha256 {digest[:16]}…, the manifest says "
                         f"{entry['sha256'][:16]}…: it was modified or is corrupt; export again")
     return path

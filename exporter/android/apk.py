@@ -11,7 +11,6 @@ files to 4 KB, and libfbjni.so is itself only 4 KB aligned, so loading libraries
 straight from the APK would not help 16 KB-page devices anyway.
 """
 
-import json
 import shutil
 import subprocess
 import tempfile
@@ -25,6 +24,7 @@ from exporter.android.runtime import Runtime, ensure_runtime
 from exporter.android.signing import DebugKey, ensure_debug_key
 from exporter.android.toolchain import Toolchain, ensure_toolchain
 from exporter.atomic import sha256_file
+from exporter.bundle import MANIFEST, read_manifest
 from exporter.errors import UserError
 
 PACKAGE = "com.dynaedge.demo"
@@ -56,35 +56,13 @@ class ApkReport:
 def bundle_files(bundle_dir: Path) -> tuple[Path, ...]:
     """manifest.json, vocab.txt and every artifact the manifest lists, each checked against its sha256."""
     bundle_dir = Path(bundle_dir)
-    manifest_path = bundle_dir / "manifest.json"
-    if not manifest_path.is_file():
-        raise UserError(f"{bundle_dir} is not a bundle: no manifest.json (make one with "
-                        f"`dynaedge export --target android --out {bundle_dir}`)")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise UserError(f"{manifest_path}: not valid JSON ({err.msg} at line {err.lineno})") from None
-    files = [manifest_path]
+    manifest = read_manifest(bundle_dir)  # checks schema, paths and every listed file's sha256
+    if not manifest.get("artifacts"):
+        raise UserError(f"{bundle_dir / MANIFEST} lists no artifacts; nothing for the app to run")
     vocab = bundle_dir / "vocab.txt"
     if not vocab.is_file():
         raise UserError(f"{bundle_dir} has no vocab.txt; the app's tokenizer needs it")
-    expected = (manifest.get("vocab") or {}).get("sha256")
-    if expected and sha256_file(vocab) != expected:
-        raise UserError(f"{vocab}: sha256 differs from the manifest's vocab entry {expected}; re-run export")
-    files.append(vocab)
-    artifacts = manifest.get("artifacts") or []
-    if not artifacts:
-        raise UserError(f"{manifest_path} lists no artifacts; nothing for the app to run")
-    for art in artifacts:
-        path = bundle_dir / art["path"]
-        if Path(art["path"]).is_absolute() or ".." in Path(art["path"]).parts:
-            raise UserError(f"{manifest_path}: artifact path {art['path']!r} must be relative to the bundle")
-        if not path.is_file():
-            raise UserError(f"{manifest_path} lists {art['path']}, which is not in {bundle_dir}")
-        digest = sha256_file(path)
-        if digest != art["sha256"]:
-            raise UserError(f"{path}: sha256 {digest}, the manifest says {art['sha256']}; re-run export")
-        files.append(path)
+    files = [bundle_dir / MANIFEST, vocab] + [bundle_dir / a["path"] for a in manifest["artifacts"]]
     sentences = bundle_dir / "sentences.txt"  # optional: the benchmark's sentences, one per line
     if sentences.is_file():
         files.append(sentences)

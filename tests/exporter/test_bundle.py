@@ -27,7 +27,7 @@ def test_round_trip(tmp_path):
 def test_modified_artifact_is_detected(tmp_path):
     _bundle(tmp_path)
     (tmp_path / "m.pte").write_bytes(b"tampered")
-    with pytest.raises(UserError, match="m.pte has sha256 .* modified or is corrupt"):
+    with pytest.raises(UserError, match="m.pte: sha256 .* modified or is corrupt"):
         read_manifest(tmp_path)
 
 
