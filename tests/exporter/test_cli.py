@@ -18,6 +18,9 @@ def run_cli(*args, cwd=None):
     (["train", "--recipe", "fast"], "unknown recipe 'fast'; choose one of:"),
     (["export", "--model", "/nonexistent/model"], "model path '/nonexistent/model' does not exist"),
     (["bench", "--bundle", "/nonexistent/bundle"], "is not a dynaedge bundle"),
+    (["query", "--device", "pixel-77", "--budget", "5ms", "--bundle", "/nonexistent"], "is not a dynaedge bundle"),
+    (["profile", "show", "pixel-77"], "unknown device profile 'pixel-77'; choose one of:"),
+    (["report", "--recipe", "finetune"], "recipe 'finetune' trains no supernet"),
 ])
 def test_user_errors_exit_2_with_one_line(args, message):
     done = run_cli(*args)
@@ -38,3 +41,15 @@ def test_bad_data_file_reports_line(tmp_path):
 def test_debug_shows_traceback():
     done = run_cli("--debug", "export", "--target", "andriod")
     assert done.returncode != 0 and "Traceback" in done.stderr
+
+
+def test_query_errors_on_a_real_manifest(tmp_path):
+    from exporter.bundle import Manifest, write_manifest
+    m = Manifest(model={"name": "t", "sha256": "0"}, data={}, recipe={}, seq_len=64, teacher={})
+    m.subnets.append({"width": 1.0, "depth": 1.0, "precision": "fp32", "dev_accuracy": 0.8, "test_accuracy": 0.8,
+                      "params": 22_000_000})
+    write_manifest(tmp_path, m)
+    done = run_cli("query", "--device", "pixel-77", "--budget", "5ms", "--bundle", str(tmp_path))
+    assert done.returncode == 2 and "unknown device profile 'pixel-77'" in done.stderr.splitlines()[-1]
+    done = run_cli("query", "--device", "pixel-8", "--budget", "5parsecs", "--bundle", str(tmp_path))
+    assert done.returncode == 2 and "5parsecs" in done.stderr.splitlines()[-1], done.stderr[-500:]

@@ -1,0 +1,113 @@
+"""What each CLI subcommand does: fill one spec, call one function, return a JSON-able dict.
+
+Heavy modules are imported inside each command so `dynaedge --help` stays fast.
+"""
+
+import json
+from pathlib import Path
+
+from exporter.errors import UserError
+
+
+def train(args) -> dict:
+    from exporter.compress.supernet_recipe import is_supernet_recipe, load_supernet_recipe
+    from exporter.inputs import prepare
+
+    if is_supernet_recipe(args.recipe):
+        from exporter.compress.supernet import train_supernet
+
+        inputs = prepare(args.model, args.data, load_supernet_recipe(args.recipe).seq_len)
+        result = train_supernet(inputs, args.recipe, args.student_layers)
+        return {"recipe": args.recipe, "checkpoint_dir": str(result.checkpoint_dir), **result.table}
+    from exporter.compress.finetune import finetune_teacher
+    from exporter.compress.recipe import load_recipe
+
+    recipe = load_recipe(args.recipe)
+    inputs = prepare(args.model, args.data, recipe.seq_len)
+    _, meta = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, recipe)
+    return {"recipe": recipe.name, "metrics": meta["metrics"], "data": inputs.describe_data(),
+            "model": inputs.source.describe()}
+
+
+def supernet_table(model, data, recipe: str, student_layers=None) -> dict:
+    """The accuracy table of a finished supernet run, without training anything."""
+    from exporter.compress.supernet import read_table, supernet_run_dir
+    from exporter.compress.supernet_recipe import is_supernet_recipe, load_supernet_recipe
+    from exporter.inputs import prepare
+
+    if not is_supernet_recipe(recipe):
+        raise UserError(f"recipe {recipe!r} trains no supernet; use a supernet recipe such as 'quick' or 'full'")
+    inputs = prepare(model, data, load_supernet_recipe(recipe).seq_len)
+    table = read_table(supernet_run_dir(inputs, recipe, student_layers))
+    if table is None:
+        raise UserError(f"no finished supernet for recipe {recipe!r} and this model/data; "
+                        f"run `dynaedge train --recipe {recipe}` first")
+    return table
+
+
+def report(args) -> dict:
+    return supernet_table(args.model, args.data, args.recipe, args.student_layers)
+
+
+def export(args) -> dict:
+    from exporter.pipeline import export as run_export
+    from exporter.spec import ExportSpec, split_list
+
+    fields = {"target": args.target, "model": args.model, "data": args.data, "out": Path(args.out),
+              "threads": args.threads}
+    for name in ("backend", "precision"):
+        chosen = split_list(getattr(args, name))
+        if chosen is not None:
+            fields[name + "s"] = chosen
+    result = run_export(ExportSpec(**fields))
+    if result.failed:
+        raise RuntimeError("parity failed, artifacts not written: " + " | ".join(result.failed))
+    return result.manifest
+
+
+def query(args) -> dict:
+    """The choice for one device: sub-network rows from a bundle's manifest or a supernet table."""
+    from exporter.devices.commands import query as choose
+
+    if args.bundle:
+        from exporter.bundle import read_manifest
+
+        manifest = read_manifest(Path(args.bundle), check_files=False)
+        rows, seq_len, cfg = manifest["subnets"], manifest["seq_len"], manifest["model"].get("config")
+    else:
+        rows, seq_len, cfg = supernet_table(args.model, args.data, args.recipe)["rows"], 64, None
+    return choose(args.device, args.budget, rows, seq_len=seq_len, cfg=cfg)
+
+
+def profile(args) -> dict:
+    from exporter.devices import commands
+
+    if args.profile_command == "list":
+        return commands.profile_list()
+    if args.profile_command == "show":
+        return commands.profile_show(args.name)
+    if args.profile_command == "import":
+        return commands.profile_import(args.file, profile=args.profile)
+    return commands.profile_calibrate(threads=args.threads, runs=args.runs)
+
+
+def bench(args) -> dict:
+    from exporter.bench import BenchSpec, run_bench
+
+    return run_bench(BenchSpec(bundle=Path(args.bundle), seq_lens=tuple(int(s) for s in args.seq_len.split(",")),
+                               threads=args.threads, runs=args.runs))
+
+
+def android(args) -> dict:
+    from dataclasses import asdict
+
+    from exporter.android import build_apk, install_apk
+
+    if args.android_command == "build":
+        return json.loads(json.dumps(asdict(build_apk(Path(args.bundle), Path(args.out))), default=str))
+    install_apk(Path(args.apk))
+    return {"installed": args.apk}
+
+
+COMMANDS = {"train": train, "report": report, "export": export, "query": query, "profile": profile,
+            "bench": bench, "android": android}
