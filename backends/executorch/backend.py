@@ -2,7 +2,9 @@
 
 fp32: the whole encoder on XNNPACK. int8: pt2e with XNNPACKQuantizer, symmetric
 per-channel weights, static per-tensor activations calibrated on real training sentences
-(or dynamic activations with option int8_mode=dynamic).
+(or dynamic activations with option int8_mode=dynamic). ternary: a frozen QAT model
+(exporter.compress.freeze) whose ternary Linears go to our 2-bit DynaedgeTernaryBackend
+(backends/executorch/ternary), everything else to XNNPACK.
 """
 
 from pathlib import Path
@@ -16,12 +18,13 @@ from backends.int8_scope import apply_scope, module_list
 from exporter.errors import unknown_choice
 
 INT8_MODES = ("static", "dynamic")
+TERNARY_BACKEND_ID = b"DynaedgeTernaryBackend"  # the delegate id a .pte stores as a string
 
 
 class ExecuTorchBackend:
     name = "executorch"
     suffix = ".pte"
-    precisions = ("fp32", "int8")
+    precisions = ("fp32", "int8", "ternary")
 
     def lower(self, model: torch.nn.Module, spec: LowerSpec) -> Lowered:
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
@@ -32,10 +35,17 @@ class ExecuTorchBackend:
         model = model.eval()
         example = spec.example_inputs()
         quantization = "none (fp32)"
-        if spec.precision == "int8":
-            model, quantization = _quantize_int8(model, spec)
-        program = torch.export.export(model, example, strict=False)
-        edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
+        if spec.precision == "ternary":
+            from backends.executorch.ternary.lowering import lower_ternary
+
+            edge = lower_ternary(model, example)
+            quantization = ("ternary 2-bit weights with per-row scales (DynaedgeTernaryBackend), int8 activations "
+                            "with trained static scales; other ops on XNNPACK")
+        else:
+            if spec.precision == "int8":
+                model, quantization = _quantize_int8(model, spec)
+            program = torch.export.export(model, example, strict=False)
+            edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
         # Count before to_executorch(): memory planning adds alloc nodes to the same graph.
         delegates = count_delegated_ops(edge)
         names = ", ".join(f"{k} x{v}" for k, v in undelegated_op_names(edge).items())
@@ -79,6 +89,10 @@ class ExecuTorchRunner:
         from executorch.extension.pybindings import portable_lib
         from executorch.runtime import Runtime
 
+        if TERNARY_BACKEND_ID in path.read_bytes():
+            from backends.executorch.ternary.build import load_backend
+
+            load_backend()  # builds (cached) and registers the 2-bit delegate before the program loads
         portable_lib._unsafe_reset_threadpool(threads)
         self.program = Runtime.get().load_program(path)
         self.method = self.program.load_method("forward")
