@@ -23,7 +23,7 @@ INT8_MODES = ("static", "dynamic")
 class TFLiteBackend:
     name = "tflite"
     suffix = ".tflite"
-    precisions = ("fp32", "int8")
+    precisions = ("fp32", "int8", "ternary")
 
     def lower(self, model: torch.nn.Module, spec: LowerSpec) -> Lowered:
         import litert_torch
@@ -32,6 +32,10 @@ class TFLiteBackend:
             raise unknown_choice("tflite precision", spec.precision, self.precisions)
         model = model.eval()
         example = spec.example_inputs()
+        if spec.precision == "ternary":
+            from backends.tflite.ternary.lowering import lower_ternary
+
+            return lower_ternary(model, spec)
         if spec.precision == "fp32":
             data = litert_torch.convert(model, example).model_content()
             return Lowered(data, self.name, "fp32", "none (fp32)", op_counts(data))
@@ -48,6 +52,12 @@ class TFLiteBackend:
         return Lowered(data, self.name, "int8", scheme, op_counts(data), fallbacks)
 
     def load(self, path: Path, threads: int = 2):
+        from backends.tflite.ternary.payload import OP_NAME
+
+        if OP_NAME.encode() in Path(path).read_bytes():  # the op code's name; the Python interpreter cannot run it
+            from backends.tflite.ternary.runner import LiteRtTernaryRunner
+
+            return LiteRtTernaryRunner(Path(path))
         return TFLiteRunner(Path(path), threads)
 
 
