@@ -62,3 +62,16 @@ def test_corrupted_payload_is_a_clear_error(lowered_ternary, tmp_path, where, of
     bad.write_bytes(bytes(data))
     with pytest.raises(TernaryPayloadError, match=message):
         LiteRtTernaryRunner(bad)
+
+
+def test_no_custom_ops_fallback_stores_int8(ternary_model, tiny_inputs, tmp_path):
+    ids, mask = tiny_inputs
+    backend = get_backend("tflite")
+    lowered = backend.lower(ternary_model, spec_for(ids, mask, custom_ops="off"))
+    assert "custom ops disabled" in lowered.fallbacks[0], lowered.fallbacks
+    path = tmp_path / "ternary-int8.tflite"
+    path.write_bytes(lowered.data)
+    out = run_runner(backend.load(path), ids, mask)
+    ref = eager_fp32(ternary_model, ids, mask)
+    parity = compare(ref, out, ref.argmax(-1))
+    assert parity.sqnr_db >= 25, f"int8-FC fallback SQNR {parity.sqnr_db:.1f} dB, max diff {parity.max_abs_diff:.2e}"
