@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--backend", help="comma list: executorch,tflite")
     e.add_argument("--precision", help="comma list: fp32,int8")
     e.add_argument("--out", default="bundle")
+    e.add_argument("--budget", help='latency budget per device, "5ms" | "5 ms" | "0.005s" | "5000us": choose '
+                                    "sub-networks from the supernet (trained or reused) for every profile")
+    e.add_argument("--device", help="one device profile instead of every profile of the target")
+    e.add_argument("--recipe", default="quick", help="supernet recipe a --budget export chooses from")
     q = command("query", "which sub-network a device gets under a budget, and why")
     q.add_argument("--device", required=True)
     q.add_argument("--budget", required=True, help='"5ms", "5 ms", "0.005s" or "5000us"')

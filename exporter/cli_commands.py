@@ -54,7 +54,8 @@ def export(args) -> dict:
     from exporter.spec import ExportSpec, split_list
 
     fields = {"target": args.target, "model": args.model, "data": args.data, "out": Path(args.out),
-              "threads": args.threads}
+              "threads": args.threads, "budget": args.budget, "device": args.device,
+              "supernet_recipe": args.recipe}
     for name in ("backend", "precision"):
         chosen = split_list(getattr(args, name))
         if chosen is not None:

@@ -1,8 +1,13 @@
-"""`dynaedge export`: teacher -> lower per backend and precision -> verify -> bundle.
+"""`dynaedge export`: teacher (or supernet + device choices) -> lower -> verify -> bundle.
 
-Each artifact is lowered in memory, written to a hidden temp file in the bundle dir, run
-by its own runtime over the whole dev split and compared with PyTorch. Only an artifact
-that meets its thresholds is renamed into place; a failure is recorded with its figures.
+Without --budget: the full-size fine-tuned teacher, every backend x precision asked for.
+With --budget: the supernet (trained or reused), the most accurate slice per device profile
+of the target (exporter.devices), deduplicated into the artifacts those choices need.
+
+Each artifact is lowered in memory, written to a hidden temp file in the bundle dir, run by
+its own runtime over the whole dev split and compared with its PyTorch slice. Only an
+artifact that meets its thresholds is renamed into place; a failure is recorded with its
+figures.
 """
 
 import logging
@@ -10,7 +15,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from backends.base import LowerSpec
 from backends.registry import get_backend
@@ -21,6 +25,7 @@ from exporter.compress.recipe import load_recipe
 from exporter.evaluate import accuracy, torch_logits
 from exporter.inputs import prepare
 from exporter.model.subnet import FULL
+from exporter.slices import Job, SupernetSlices, TeacherSlices, jobs_from_choices, supernet_rows
 from exporter.spec import ExportSpec
 from exporter.verify import THRESHOLDS, compare, run_runner
 from exporter.versions import tool_versions
@@ -40,36 +45,42 @@ def export(spec: ExportSpec) -> ExportResult:
 
     torch.set_num_threads(spec.threads)
     recipe = load_recipe(spec.recipe)
-    inputs = prepare(spec.model, spec.data, recipe.seq_len)
-    teacher, meta = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, recipe)
-    out = Path(spec.out)
-    out.mkdir(parents=True, exist_ok=True)
-    dev = inputs.splits.dev
-    reference = torch_logits(teacher, dev.ids, dev.mask)
+    if spec.budget is None:
+        inputs = prepare(spec.model, spec.data, recipe.seq_len)
+        teacher, meta = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, recipe)
+        rows = [{"width": FULL.width, "depth": FULL.depth, "precision": "fp32", "variant": "teacher",
+                 "dev_accuracy": meta["metrics"]["dev_accuracy"], "test_accuracy": meta["metrics"]["test_accuracy"],
+                 "params": teacher.num_params()}]
+        jobs = [Job(FULL, p, b) for b in spec.backends for p in spec.precisions]
+        slices, choices, supernet = TeacherSlices(teacher), [], None
+    else:
+        inputs, teacher, meta, rows, choices, jobs, slices, supernet = _budget_plan(spec)
     manifest = Manifest(
         model={**inputs.source.describe(), "config": teacher.cfg.to_dict()},
         data=inputs.describe_data(), recipe={"name": recipe.name, "sha256": recipe.sha256, **recipe.to_dict()},
-        seq_len=recipe.seq_len, teacher=meta["metrics"], tools=tool_versions())
-    manifest.subnets.append({"width": FULL.width, "depth": FULL.depth, "precision": "fp32",
-                             "dev_accuracy": meta["metrics"]["dev_accuracy"],
-                             "test_accuracy": meta["metrics"]["test_accuracy"], "params": teacher.num_params()})
-    calibration = LowerSpec("fp32", recipe.seq_len, inputs.splits.train.ids[:spec.calibration_sentences],
-                            inputs.splits.train.mask[:spec.calibration_sentences])
+        seq_len=inputs.seq_len, teacher=meta["metrics"], subnets=rows, choices=choices, tools=tool_versions())
+    if supernet is not None:
+        manifest.recipe["supernet"] = supernet
+    out = Path(spec.out)
+    out.mkdir(parents=True, exist_ok=True)
+    train = inputs.splits.train
     failed = []
-    for backend_name in spec.backends:
-        backend = get_backend(backend_name)
-        for precision in spec.precisions:
-            name = f"{FULL.name}-{precision}{backend.suffix}"
-            log.info("lowering %s", name)
-            lowered = backend.lower(teacher, LowerSpec(precision, recipe.seq_len, calibration.calibration_ids,
-                                                       calibration.calibration_mask))
-            entry = _verify_and_place(backend, lowered, out, name, reference, dev, inputs.splits.test, spec.threads)
-            if entry.get("failures"):
-                manifest.rejected.append(entry)
-                failed.append(f"{name}: {'; '.join(entry['failures'])}")
-            else:
-                manifest.artifacts.append(entry)
-                manifest.fallbacks += [f"{name}: {f}" for f in lowered.fallbacks]
+    for job in jobs:
+        backend = get_backend(job.backend)
+        name = f"{job.subnet.name}-{job.precision}{backend.suffix}"
+        piece = slices.get(job)
+        log.info("lowering %s%s", name, f" for {', '.join(job.devices)}" if job.devices else "")
+        lowered = backend.lower(piece.model, LowerSpec(job.precision, inputs.seq_len,
+                                                       train.ids[:spec.calibration_sentences],
+                                                       train.mask[:spec.calibration_sentences]))
+        entry = _verify_and_place(backend, lowered, out, name, piece.reference, inputs.splits, spec.threads)
+        entry.update(width=job.subnet.width, depth=job.subnet.depth, devices=list(job.devices))
+        if entry.get("failures"):
+            manifest.rejected.append(entry)
+            failed.append(f"{name}: {'; '.join(entry['failures'])}")
+        else:
+            manifest.artifacts.append(entry)
+            manifest.fallbacks += [f"{name}: {f}" for f in lowered.fallbacks]
     vocab = out / "vocab.txt"
     copy_file(inputs.tokenizer.vocab_path, vocab)
     manifest.vocab = file_entry(vocab, out)
@@ -77,7 +88,29 @@ def export(spec: ExportSpec) -> ExportResult:
     return ExportResult(out, manifest.to_dict(), tuple(failed))
 
 
-def _verify_and_place(backend, lowered, out: Path, name: str, reference: np.ndarray, dev, test, threads: int) -> dict:
+def _budget_plan(spec: ExportSpec):
+    """Train or reuse the supernet, choose per device, and list the artifacts the choices need."""
+    from exporter.compress.supernet import train_supernet
+    from exporter.compress.supernet_recipe import load_supernet_recipe
+    from exporter.devices.commands import choose_for_target, needed_artifacts
+
+    supernet_recipe = load_supernet_recipe(spec.supernet_recipe)
+    inputs = prepare(spec.model, spec.data, supernet_recipe.seq_len)
+    result = train_supernet(inputs, spec.supernet_recipe)
+    teacher, meta = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits,
+                                     load_recipe(supernet_recipe.teacher))
+    rows = supernet_rows(result.table)
+    choices = choose_for_target(spec.target, spec.budget, rows, device=spec.device, seq_len=inputs.seq_len,
+                                cfg=teacher.cfg, backends=spec.backends)
+    jobs = jobs_from_choices(needed_artifacts(choices))
+    described = {"name": supernet_recipe.name, "sha256": supernet_recipe.sha256, "run": result.checkpoint_dir.name}
+    return (inputs, teacher, meta, rows, choices, jobs, SupernetSlices(result.checkpoint_dir, supernet_recipe),
+            described)
+
+
+def _verify_and_place(backend, lowered, out: Path, name: str, reference_model, splits, threads: int) -> dict:
+    dev, test = splits.dev, splits.test
+    reference = torch_logits(reference_model, dev.ids, dev.mask)
     tmp = out / f".{name}.verify"
     write_bytes(tmp, lowered.data)
     try:
@@ -86,9 +119,8 @@ def _verify_and_place(backend, lowered, out: Path, name: str, reference: np.ndar
         parity = compare(reference, logits, dev.labels)
         failures = THRESHOLDS[lowered.precision].failures(parity)
         entry = {"path": name, "backend": lowered.backend, "precision": lowered.precision,
-                 "width": FULL.width, "depth": FULL.depth, "quantization": lowered.quantization,
-                 "delegates": lowered.delegates, "fallbacks": list(lowered.fallbacks),
-                 "parity": parity.to_dict()}
+                 "quantization": lowered.quantization, "delegates": lowered.delegates,
+                 "fallbacks": list(lowered.fallbacks), "parity": parity.to_dict()}
         if failures:
             log.error("%s failed parity, not written: %s", name, "; ".join(failures))
             return {**entry, "failures": failures}

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from exporter.errors import unknown_choice
+from exporter.errors import UserError, unknown_choice
 
 TARGETS = ("android", "linux-arm64", "host")
 BACKENDS = ("executorch", "tflite")
@@ -23,7 +23,10 @@ class ExportSpec:
     precisions: tuple[str, ...] = PRECISIONS
     model: str | None = None      # path or hub id; None = the offline default
     data: str | None = None       # file or name; None = the offline movie reviews
-    recipe: str = "finetune"
+    recipe: str = "finetune"              # the teacher's recipe
+    budget: str | None = None             # e.g. "5ms": choose per device from the supernet
+    device: str | None = None             # one device profile instead of every profile of the target
+    supernet_recipe: str = "quick"        # the supernet a --budget export chooses from
     out: Path = Path("bundle")
     threads: int = 2
     calibration_sentences: int = 256
@@ -35,6 +38,19 @@ class ExportSpec:
         _check_all("precision", self.precisions, PRECISIONS)
         if not self.backends or not self.precisions:
             raise unknown_choice("backend list", "", BACKENDS)
+        # Bad budgets and devices fail here, before any training.
+        if self.budget is not None:
+            from exporter.devices.budget import parse_budget
+            parse_budget(self.budget)
+        if self.device is not None:
+            from exporter.devices.profile import load_profile, load_profiles
+            profile = load_profile(self.device)
+            if self.budget is None:
+                raise UserError(f"--device {self.device} needs --budget (the device's choice depends on it)")
+            if profile.target != self.target:
+                names = ", ".join(p.name for p in load_profiles(self.target))
+                raise UserError(f"device {self.device!r} is a {profile.target} profile, not {self.target}; "
+                                f"{self.target} profiles: {names}")
 
 
 def split_list(text: str | None) -> tuple[str, ...] | None:

@@ -21,6 +21,10 @@ def run_cli(*args, cwd=None):
     (["query", "--device", "pixel-77", "--budget", "5ms", "--bundle", "/nonexistent"], "is not a dynaedge bundle"),
     (["profile", "show", "pixel-77"], "unknown device profile 'pixel-77'; choose one of:"),
     (["report", "--recipe", "finetune"], "recipe 'finetune' trains no supernet"),
+    (["export", "--budget", "5parsecs"], "latency budget '5parsecs' is not understood"),
+    (["export", "--budget", "5ms", "--device", "pixel-77"], "unknown device profile 'pixel-77'"),
+    (["export", "--budget", "5ms", "--device", "host"], "device 'host' is a host profile, not android"),
+    (["export", "--device", "pixel-8"], "--device pixel-8 needs --budget"),
 ])
 def test_user_errors_exit_2_with_one_line(args, message):
     done = run_cli(*args)

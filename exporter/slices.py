@@ -1,0 +1,80 @@
+"""Which PyTorch model each artifact is lowered from, and which it is verified against.
+
+Without a budget, every artifact is the full-size fine-tuned teacher. With a budget, the
+artifacts are slices of the trained supernet: fp32 and int8 from the fp32 supernet phase
+(int8 = post-training quantization by the backend), ternary from the ternary QAT phase,
+frozen for export. Each is verified against its own PyTorch slice.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from exporter.errors import UserError
+from exporter.model.encoder import extract
+from exporter.model.subnet import FULL, SubnetSpec
+
+
+@dataclass(frozen=True)
+class Job:
+    subnet: SubnetSpec
+    precision: str            # fp32 | int8 | ternary
+    backend: str
+    devices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Slice:
+    model: torch.nn.Module      # what the backend lowers
+    reference: torch.nn.Module  # what the artifact must match (same slice, PyTorch)
+
+
+class TeacherSlices:
+    """Full-size artifacts of the fine-tuned teacher (export without --budget)."""
+
+    def __init__(self, teacher):
+        self.teacher = teacher
+
+    def get(self, job: Job) -> Slice:
+        if job.subnet != FULL or job.precision not in ("fp32", "int8"):
+            raise UserError(f"without --budget only the full-size fp32/int8 teacher is exported, not "
+                            f"{job.subnet.name} {job.precision}")
+        return Slice(self.teacher, self.teacher)
+
+
+class SupernetSlices:
+    """Slices of a trained supernet run (exporter.compress.supernet)."""
+
+    def __init__(self, run_dir, recipe):
+        self.run_dir, self.recipe = run_dir, recipe
+        self._cache: dict[str, torch.nn.Module] = {}
+
+    def _phase(self, precision: str):
+        from exporter.compress.supernet import load_phase
+
+        grid = [p.name for p in self.recipe.phases if p.report == "grid" and p.precision == precision]
+        if not grid:
+            raise UserError(f"supernet recipe {self.recipe.name!r} trains no {precision} grid phase")
+        if grid[-1] not in self._cache:
+            self._cache[grid[-1]] = load_phase(self.run_dir / grid[-1])[0].eval()
+        return self._cache[grid[-1]]
+
+    def get(self, job: Job) -> Slice:
+        if job.precision == "ternary":
+            from exporter.compress.freeze import freeze_ternary
+            from exporter.compress.quant import extract_quantized
+
+            frozen = freeze_ternary(extract_quantized(self._phase("ternary"), job.subnet))
+            return Slice(frozen, frozen)
+        small = extract(self._phase("fp32"), job.subnet)
+        return Slice(small, small)
+
+
+def supernet_rows(table: dict) -> list[dict]:
+    """The selectable rows: the supernet's own grid, not the ablation or XTC comparison rows."""
+    return [r for r in table["rows"] if r.get("variant", "supernet") == "supernet"]
+
+
+def jobs_from_choices(needed: list[dict]) -> list[Job]:
+    return [Job(SubnetSpec(n["width"], n["depth"]), n["precision"], n["backend"], tuple(n["devices"]))
+            for n in needed]
