@@ -43,6 +43,7 @@ class LiteRtTernaryRunner:
     """(ids, mask) int32 [1, seq] -> float32 logits, with the ternary kernel registered."""
 
     def __init__(self, path: Path, num_inputs: int = 2):
+        self.handle = None  # set first: __del__ runs even when opening fails
         self.lib = _lib()
         error = ctypes.create_string_buffer(1024)
         handle = self.lib.dynaedge_litert_open(str(path).encode(), num_inputs, error, len(error))
