@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 
 from backends.base import LowerSpec
 from backends.registry import get_backend
@@ -63,8 +64,9 @@ def export(spec: ExportSpec) -> ExportResult:
         manifest.recipe["supernet"] = supernet
     out = Path(spec.out)
     out.mkdir(parents=True, exist_ok=True)
-    train = inputs.splits.train
+    train, dev = inputs.splits.train, inputs.splits.dev
     failed = []
+    references: dict[int, np.ndarray] = {}  # PyTorch dev logits per reference model (the teacher serves many jobs)
     for job in jobs:
         backend = get_backend(job.backend)
         name = f"{job.subnet.name}-{job.precision}{backend.suffix}"
@@ -73,7 +75,10 @@ def export(spec: ExportSpec) -> ExportResult:
         lowered = backend.lower(piece.model, LowerSpec(job.precision, inputs.seq_len,
                                                        train.ids[:spec.calibration_sentences],
                                                        train.mask[:spec.calibration_sentences]))
-        entry = _verify_and_place(backend, lowered, out, name, piece.reference, inputs.splits, spec.threads)
+        if id(piece.reference) not in references:
+            references[id(piece.reference)] = torch_logits(piece.reference, dev.ids, dev.mask)
+        entry = _verify_and_place(backend, lowered, out, name, references[id(piece.reference)], inputs.splits,
+                                  spec.threads)
         entry.update(width=job.subnet.width, depth=job.subnet.depth, devices=list(job.devices))
         if entry.get("failures"):
             manifest.rejected.append(entry)
@@ -108,9 +113,8 @@ def _budget_plan(spec: ExportSpec):
             described)
 
 
-def _verify_and_place(backend, lowered, out: Path, name: str, reference_model, splits, threads: int) -> dict:
+def _verify_and_place(backend, lowered, out: Path, name: str, reference: np.ndarray, splits, threads: int) -> dict:
     dev, test = splits.dev, splits.test
-    reference = torch_logits(reference_model, dev.ids, dev.mask)
     tmp = out / f".{name}.verify"
     write_bytes(tmp, lowered.data)
     try:
