@@ -9,7 +9,8 @@ After freezing, each Linear's weight holds exactly {-α_n, 0, +α_n} per row (te
 ternary delegate's partitioner recognises — and each Linear / attention-matmul input goes
 through quantized_decomposed.quantize_per_tensor + dequantize_per_tensor (int8, zero point 0,
 [-127, 127]) with the trained static scale, which the partitioner reads as the activation scale.
-The frozen model computes what the QAT model computes in eval mode.
+A ternary word-embedding table is stored at 2 bits and unpacked in the graph
+(packed_embedding.py). The frozen model computes what the QAT model computes in eval mode.
 """
 
 import copy
@@ -17,6 +18,7 @@ import copy
 import torch
 from torch import nn
 
+from exporter.compress.packed_embedding import PackedTernaryEmbedding
 from exporter.compress.quant import QMAX, ActQuant, QuantEmbedding, QuantLayer, QuantLinear, int8_rows, ternarize
 from exporter.model.encoder import Encoder, Layer, SliceLinear
 from exporter.model.subnet import FULL
@@ -69,8 +71,11 @@ def _frozen_weight(w: torch.Tensor, kind: str) -> torch.Tensor:
 
 
 @torch.no_grad()
-def freeze_ternary(model: Encoder) -> Encoder:
+def freeze_ternary(model: Encoder, pack_embeddings: bool = True) -> Encoder:
     """A frozen copy of a quantized model for export (ternary, int8 or fp32 weights alike).
+
+    A ternary word-embedding table becomes a PackedTernaryEmbedding (2 bits per value, unpacked
+    in the graph) unless `pack_embeddings` is False (then an fp32 nn.Embedding of the same values).
 
     The model must run at its full built size (an extracted slice, or the supernet at full width):
     quantization per row depends on which columns a slice keeps, so a frozen model cannot be
@@ -93,6 +98,8 @@ def freeze_ternary(model: Encoder) -> Encoder:
         elif isinstance(module, QuantEmbedding):
             module.weight.data = _frozen_weight(module.weight, module.kind)
             module.__class__ = nn.Embedding
+    if pack_embeddings and getattr(model.word, "kind", None) == "ternary":
+        frozen.word = PackedTernaryEmbedding(frozen.word.weight)
     for layer in frozen.layers:
         if isinstance(layer, QuantLayer):
             layer.scales = tuple(_scale(getattr(layer, n)) for n in ("act_q", "act_k", "act_p", "act_v"))

@@ -18,3 +18,18 @@ def lower_and_compare(backend, model, ids, mask, precision, tmp_path, options=()
         ref = model(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
     labels = ref.argmax(-1)
     return lowered, compare(ref, out, labels), np.abs(ref).max()
+
+
+def frozen_ternary(model, ids, mask, spec=None):
+    """A tiny QAT encoder with calibrated activation ranges, sliced and frozen for export."""
+    from exporter.compress.freeze import freeze_ternary
+    from exporter.compress.quant import QuantSpec, extract_quantized, quantize_model
+    from exporter.model.subnet import SubnetSpec
+
+    model = quantize_model(model, QuantSpec(weights="ternary"))
+    model.train()
+    with torch.no_grad():  # calibrate the running activation ranges
+        for _ in range(3):
+            model(torch.from_numpy(ids), torch.from_numpy(mask))
+    model.eval()
+    return freeze_ternary(extract_quantized(model, spec or SubnetSpec()))

@@ -4,25 +4,13 @@ import numpy as np
 import torch
 
 from backends.registry import get_backend
-from exporter.compress.freeze import freeze_ternary
-from exporter.compress.quant import QuantSpec, extract_quantized, quantize_model
 from exporter.model.subnet import SubnetSpec
-from tests.backends.lowering import lower_and_compare
-
-
-def _frozen_ternary(tiny_model, ids, mask, spec=SubnetSpec()):
-    model = quantize_model(tiny_model, QuantSpec(weights="ternary"))
-    model.train()
-    with torch.no_grad():  # calibrate the running activation ranges
-        for _ in range(3):
-            model(torch.from_numpy(ids), torch.from_numpy(mask))
-    model.eval()
-    return freeze_ternary(extract_quantized(model, spec))
+from tests.backends.lowering import frozen_ternary, lower_and_compare
 
 
 def test_ternary_pte_matches_frozen_eager(tiny_model, tiny_inputs, tmp_path):
     ids, mask = tiny_inputs
-    frozen = _frozen_ternary(tiny_model, ids, mask, SubnetSpec(0.5, 0.75))
+    frozen = frozen_ternary(tiny_model, ids, mask, SubnetSpec(0.5, 0.75))
     lowered, parity, scale = lower_and_compare(get_backend("executorch"), frozen, ids, mask, "ternary", tmp_path)
     n_linear = sum(1 for name, _ in frozen.named_modules() if name.split(".")[-1] in
                    ("q", "k", "v", "attn_out", "ffn_in", "ffn_out"))
@@ -30,5 +18,7 @@ def test_ternary_pte_matches_frozen_eager(tiny_model, tiny_inputs, tmp_path):
     assert parity.sqnr_db >= 30, (f"ternary .pte SQNR {parity.sqnr_db:.1f} dB vs the frozen eager model, max diff "
                                   f"{parity.max_abs_diff:.2e} on logits of scale {scale:.2e}")
     assert parity.label_agreement == 1.0
+    rows = frozen.word.weight.detach().numpy()  # the word table ships packed at 2 bits
+    assert not [i for i in (5, 17, 60) if rows[i].tobytes() in lowered.data], "fp32 word-table rows in the .pte"
     assert np.isfinite(parity.max_abs_diff)
     print(f"\nternary .pte: SQNR {parity.sqnr_db:.1f} dB, max diff {parity.max_abs_diff:.2e}, delegates {lowered.delegates}")

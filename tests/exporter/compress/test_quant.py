@@ -149,7 +149,11 @@ def test_freeze_then_torch_export(tiny_model, tiny_inputs, weights):
     if weights == "ternary":
         bad = [k for k, v in linear_weights.items() if not _is_ternary_rows(v.detach().numpy())]
         assert not bad, f"weights not exactly {{-a, 0, a}} per row: {bad}"
-        assert _is_ternary_rows(program.state_dict["word.weight"].detach().numpy())
+        # The word table ships packed at 2 bits (packed_embedding.py); unpacked it is ternary per row.
+        packed = program.state_dict["word.packed"]
+        assert packed.dtype == torch.int8 and packed.shape[1] * 4 >= frozen.cfg.hidden
+        assert _is_ternary_rows(frozen.word.weight.detach().numpy())
+        assert torch.equal(frozen.word.weight, small.word.weight.new_tensor(ternarize(small.word.weight)))
     scales = activation_scales(frozen)
     assert set(scales) == set(linear_weights) and all(s > 0 for s in scales.values())
 

@@ -1,0 +1,74 @@
+"""Ternary word embeddings stored at 2 bits and unpacked inside the exported graph.
+
+A ternary table holds, per row n, values alpha_n * t with t in {-1, 0, +1}. Stored as fp32 it
+is MiniLM's largest tensor (30,522 x 384 x 4 B = 46.9 MB): ExecuTorch and TFLite have no 2-bit
+gather, so the table would dominate every ternary artifact. Here it is stored as 4 codes per
+int8 byte (code = t + 1 in base 3: byte = c0 + 3 c1 + 9 c2 + 27 c3 <= 80 for columns 4j .. 4j+3;
+base 3 keeps the byte signed, which litert-torch's MLIR needs: it rejects unsigned constants) plus
+one fp32 scale per row (2.9 MB + 0.1 MB), and the forward pass unpacks only the looked-up rows with
+integer ops every runtime already has: gather, cast, floor-divide, remainder, multiply. So the
+same module lowers unchanged to ExecuTorch (portable kernels) and to TFLite (GATHER, FLOOR_DIV,
+FLOOR_MOD), and computes exactly alpha_n * t (no rounding anywhere).
+"""
+
+import torch
+from torch import nn
+
+CODES_PER_BYTE = 4
+BASE = 3                                   # three codes: t + 1 for t in {-1, 0, 1}
+DIGITS = (1, BASE, BASE ** 2, BASE ** 3)   # 3^4 = 81 <= 127: four codes fit a signed byte
+
+
+def ternary_codes(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(t in {-1, 0, 1} as int8, alpha per row) of a table whose rows are already ternary.
+
+    Raises ValueError naming the first row with more than one magnitude: packing must never
+    silently change values.
+    """
+    w = weight.detach().to(torch.float32)
+    alpha = w.abs().amax(-1)
+    t = torch.sign(w)
+    rebuilt = t * alpha[:, None]
+    bad = (rebuilt != w).any(-1).nonzero()
+    if len(bad):
+        row = int(bad[0])
+        values = torch.unique(w[row]).tolist()
+        raise ValueError(f"embedding row {row} is not ternary ({len(values)} distinct values, e.g. {values[:4]}); "
+                         "ternarize the table (freeze_ternary) before packing")
+    return t.to(torch.int8), alpha
+
+
+def pack_codes(t: torch.Tensor) -> torch.Tensor:
+    """int8 [V, H] in {-1, 0, 1} -> int8 [V, ceil(H / 4)], column 4j + k in base-3 digit k."""
+    rows, cols = t.shape
+    padded = -(-cols // CODES_PER_BYTE) * CODES_PER_BYTE
+    codes = torch.ones(rows, padded, dtype=torch.int32)  # padding code 1 = value 0
+    codes[:, :cols] = t.to(torch.int32) + 1
+    codes = codes.reshape(rows, padded // CODES_PER_BYTE, CODES_PER_BYTE)
+    return (codes * torch.tensor(DIGITS, dtype=torch.int32)).sum(-1).to(torch.int8)
+
+
+class PackedTernaryEmbedding(nn.Module):
+    """Drop-in for a ternary nn.Embedding: `forward(ids) -> float32 [..., dim]`."""
+
+    def __init__(self, weight: torch.Tensor):
+        super().__init__()
+        t, alpha = ternary_codes(weight)
+        self.num_embeddings, self.embedding_dim = weight.shape
+        self.register_buffer("packed", pack_codes(t))
+        self.register_buffer("scale", alpha.reshape(-1, 1).contiguous())
+        self.register_buffer("digits", torch.tensor(DIGITS, dtype=torch.int32))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        rows = self.packed[ids].to(torch.int32).unsqueeze(-1)          # [..., dim/4, 1]
+        codes = torch.remainder(torch.div(rows, self.digits, rounding_mode="floor"), BASE)
+        t = codes.reshape(*ids.shape, -1)[..., :self.embedding_dim].to(torch.float32) - 1.0
+        return t * self.scale[ids]
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The unpacked table (for tests and inspection; the graph never builds it)."""
+        return self.forward(torch.arange(self.num_embeddings))
+
+    def stored_bytes(self) -> int:
+        return self.packed.numel() + 4 * self.scale.numel()
