@@ -76,7 +76,10 @@ def query(args) -> dict:
         manifest = read_manifest(Path(args.bundle), check_files=False)
         rows, seq_len, cfg = manifest["subnets"], manifest["seq_len"], manifest["model"].get("config")
     else:
-        rows, seq_len, cfg = supernet_table(args.model, args.data, args.recipe)["rows"], 64, None
+        from exporter.slices import supernet_rows
+
+        # The rows export chooses from (pipeline._budget_plan), so query and export agree.
+        rows, seq_len, cfg = supernet_rows(supernet_table(args.model, args.data, args.recipe)), 64, None
     return choose(args.device, args.budget, rows, seq_len=seq_len, cfg=cfg)
 
 

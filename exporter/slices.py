@@ -13,6 +13,7 @@ import torch
 from exporter.errors import UserError
 from exporter.model.encoder import extract
 from exporter.model.subnet import FULL, SubnetSpec
+from exporter.verify import THRESHOLDS
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,26 @@ class SupernetSlices:
         return Slice(small, small)
 
 
+# An int8 artifact is the backend's post-training quantization of an fp32 slice, and export
+# rejects one that loses more than this against its slice.
+INT8_GATE = THRESHOLDS["int8"].max_accuracy_drop
+
+
 def supernet_rows(table: dict) -> list[dict]:
-    """The selectable rows: the supernet's own grid, not the ablation or XTC comparison rows."""
-    return [r for r in table["rows"] if r.get("variant", "supernet") == "supernet"]
+    """The selectable rows: the supernet's own grid (not the ablation or XTC comparison rows), plus
+    one int8 row per fp32 row unless the table measured int8 itself.
+
+    A derived int8 row's dev accuracy is the fp32 slice's minus INT8_GATE: a bound the export
+    enforces, not a measurement, and marked as such ("accuracy": "bound"); the artifact's measured
+    accuracy is in the manifest once exported. Its size is left to the selector's estimate.
+    """
+    rows = [r for r in table["rows"] if r.get("variant", "supernet") == "supernet"]
+    measured = {(r["width"], r["depth"]) for r in rows if r["precision"] == "int8"}
+    derived = [{"width": r["width"], "depth": r["depth"], "precision": "int8", "variant": "supernet",
+                "phase": r.get("phase", ""), "dev_accuracy": round(r["dev_accuracy"] - INT8_GATE, 6),
+                "accuracy": "bound", "bound_from": "fp32 dev accuracy minus the 1-point int8 export gate"}
+               for r in rows if r["precision"] == "fp32" and (r["width"], r["depth"]) not in measured]
+    return rows + derived
 
 
 def jobs_from_choices(needed: list[dict]) -> list[Job]:

@@ -14,12 +14,13 @@ of the teacher. All sub-networks of a step share one graph: memory grows with th
 (DynaBERT accumulates gradients sub-network by sub-network; one graph keeps DDP to one backward).
 """
 
+import random
 from dataclasses import dataclass
 
 import torch
 
 from exporter.compress.distill import LossWeights, distill_loss, teacher_features
-from exporter.errors import unknown_choice
+from exporter.errors import UserError, unknown_choice
 from exporter.model.encoder import Encoder
 from exporter.model.subnet import FULL, SubnetSpec
 
@@ -35,15 +36,32 @@ class AdaptiveSpec:
     # "width" (w, 1.0) (DynaBERT's width+depth phase), "same" (w, d) (QAT of a supernet: the fp32
     # supernet's own slice, TernaryBERT's same-architecture teacher).
     teacher_slice: str = "full"
+    # Sub-networks trained per step: 0 = all of them (DynaBERT). k >= 2 = the sandwich rule
+    # (slimmable networks / BigNAS): the largest and the smallest every step plus k - 2 others
+    # drawn by step number, so k/n of the cost per step and the extremes never drift.
+    per_step: int = 0
 
     def __post_init__(self):
         if self.teacher_slice not in TEACHER_SLICES:
             raise unknown_choice("teacher slice", self.teacher_slice, TEACHER_SLICES)
         for w in self.widths + self.depths:
             SubnetSpec(w, 1.0)  # validates the range with a UserError
+        if self.per_step == 1 or self.per_step < 0:
+            raise UserError(f"per_step {self.per_step!r}: use 0 (every sub-network each step) or at least 2 "
+                            "(largest + smallest + random others)")
 
     def subnets(self) -> list[SubnetSpec]:
         return [SubnetSpec(w, d) for d in sorted(self.depths, reverse=True) for w in sorted(self.widths, reverse=True)]
+
+    def step_subnets(self, step: int) -> list[SubnetSpec]:
+        """The sub-networks trained at `step`: a pure function of the step, so every DDP rank and a
+        resumed run draw the same ones."""
+        every = self.subnets()
+        if self.per_step == 0 or self.per_step >= len(every):
+            return every
+        middle = every[1:-1]
+        drawn = sorted(random.Random(step).sample(range(len(middle)), self.per_step - 2))
+        return [every[0], *(middle[i] for i in drawn), every[-1]]
 
 
 class AdaptiveLoss:
@@ -65,7 +83,7 @@ class AdaptiveLoss:
         cache: dict[SubnetSpec, object] = {}
         total = None
         try:
-            for sub in self.spec.subnets():
+            for sub in self.spec.step_subnets(step):
                 teacher = None
                 if self.weights.needs_teacher:
                     key = self._teacher_slice(sub)

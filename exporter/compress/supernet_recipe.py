@@ -11,6 +11,7 @@
     start = "rewired"             # the model it starts from: "rewired" or an earlier phase
     teacher = "rewired"           # the distillation teacher: "rewired" or an earlier phase
     widths = [1.0, 0.75, 0.5, 0.25]  depths = [1.0]  teacher_slice = "full"  # | width | same
+    per_step = 0                  # sub-networks per step: 0 = all; k >= 2 = sandwich rule
     precision = "fp32"            # fp32 | ternary | int8 (weights; 8-bit activations unless fp32)
     report = "grid"               # grid: every eval width x depth | own: its own sub-networks | none
     variant = ""                  # label of extra table rows ("no-distill", "xtc")
@@ -90,7 +91,7 @@ def _choice(where: str, kind: str, value, choices):
 
 
 def _phase(d: dict, top: dict, earlier: list[str], where: str) -> PhaseSpec:
-    known = {"name", "kind", "start", "teacher", "widths", "depths", "teacher_slice", "precision", "lat",
+    known = {"name", "kind", "start", "teacher", "widths", "depths", "teacher_slice", "per_step", "precision", "lat",
              "loss", "report", "variant", "student_layers", *_TRAIN_KEYS}
     _check_keys(where, d, known)
     name = d.get("name") or ""
@@ -106,7 +107,7 @@ def _phase(d: dict, top: dict, earlier: list[str], where: str) -> PhaseSpec:
         start=_choice(where, "start phase", d.get("start", REWIRED), sources),
         teacher=_choice(where, "teacher phase", d.get("teacher", REWIRED), sources),
         adaptive=AdaptiveSpec(tuple(d.get("widths", [1.0])), tuple(d.get("depths", [1.0])),
-                              d.get("teacher_slice", "full")),
+                              d.get("teacher_slice", "full"), int(d.get("per_step", 0))),
         precision=_choice(where, "precision", d.get("precision", "fp32"), PRECISIONS),
         lat=bool(d.get("lat", False)),
         loss=LossWeights.from_dict(d.get("loss", {}), f"{where}.loss"),
