@@ -1,7 +1,8 @@
 """`dynaedge bench`: latency of our artifacts beside the peers, in one run, same machine, same input.
 
 Systems: torch eager fp32, ExecuTorch fp32/int8 (XNNPACK), TFLite fp32/int8 (litert-torch),
-and ONNX Runtime dynamic int8 of the same encoder — the peer most users would try first.
+the 2-bit ternary artifacts of the supernet (ExecuTorch delegate, TFLite custom op) when one is
+trained, and ONNX Runtime dynamic int8 of the same encoder — the peer most users would try first.
 Batch 1, static seq_len, `threads` threads, median and p90 of `runs` timed calls after warm-up.
 """
 
@@ -25,6 +26,7 @@ class BenchSpec:
     threads: int = 2
     runs: int = 50
     warmup: int = 5
+    supernet_recipe: str = "quick"   # whose full-size ternary slice is timed (skipped, and said, if untrained)
 
     def __post_init__(self):
         for s in self.seq_lens:
@@ -68,6 +70,7 @@ def run_bench(spec: BenchSpec) -> dict:
     recipe = TrainSpec(**{k: v for k, v in manifest["recipe"].items() if k != "sha256"})
     data_arg = None if manifest["data"]["name"] == "movie-reviews" else manifest["data"]["source"]
     rows = []
+    ternary, notes = _ternary_model(manifest, data_arg, spec.supernet_recipe)
     for seq_len in spec.seq_lens:
         inputs = prepare(manifest["model"]["path"], data_arg, seq_len)
         teacher, _ = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, recipe)
@@ -75,20 +78,48 @@ def run_bench(spec: BenchSpec) -> dict:
         # A real sentence, padded to seq_len: every system sees the same input.
         ids, mask = dev.ids[:1], dev.mask[:1]
         ops = encoder_ops(teacher.cfg, seq_len)
-        for system in build_systems(teacher, inputs, seq_len, spec.threads):
+        for system in build_systems(teacher, inputs, seq_len, spec.threads, ternary):
             median, p90 = time_runner(system.runner, ids, mask, spec)
             logits = run_runner(system.runner, dev.ids, dev.mask, desc=f"accuracy {system.name} seq {seq_len}")
             rows.append({"system": system.name, "precision": system.precision, "seq_len": seq_len,
                          "median_ms": round(median, 3), "p90_ms": round(p90, 3), "bytes": system.bytes,
                          "dev_accuracy": round(float((logits.argmax(-1) == dev.labels).mean()), 6),
                          "peak_share": round(ops / (median * 1e-3) / INT8_PEAK_OPS, 4)})
-    return {"rows": rows, "threads": spec.threads, "runs": spec.runs, "summary": _summary(rows)}
+    return {"rows": rows, "threads": spec.threads, "runs": spec.runs, "summary": _summary(rows) | notes}
+
+
+def _ternary_model(manifest: dict, data_arg, recipe_name: str):
+    """The supernet's frozen full-size ternary slice, or (None, a note saying why there is none)."""
+    from exporter.compress.supernet import read_table, supernet_run_dir
+    from exporter.compress.supernet_recipe import load_supernet_recipe
+    from exporter.inputs import prepare
+    from exporter.model.subnet import FULL
+    from exporter.slices import Job, SupernetSlices
+
+    recipe = load_supernet_recipe(recipe_name)
+    inputs = prepare(manifest["model"]["path"], data_arg, recipe.seq_len)
+    run_dir = supernet_run_dir(inputs, recipe_name)
+    if read_table(run_dir) is None:
+        return None, {"ternary": f"skipped: no finished supernet for recipe {recipe_name!r} "
+                                 f"(`dynaedge train --recipe {recipe_name}` trains one)"}
+    frozen = SupernetSlices(run_dir, recipe).get(Job(FULL, "ternary", "executorch")).model
+    return frozen, {"ternary": f"full-size ternary slice of supernet {run_dir.name}"}
 
 
 def _summary(rows: list[dict]) -> dict:
-    """Our best int8 artifact against ONNX Runtime dynamic int8, per sequence length (goal <= 0.8x)."""
+    """Our best int8 artifact against ONNX Runtime dynamic int8 (goal <= 0.8x), and each ternary
+    artifact against the same backend's int8, per sequence length."""
     out = {}
     for seq_len in sorted({r["seq_len"] for r in rows}):
+        for r in rows:
+            if r["seq_len"] == seq_len and r["precision"] == "ternary":
+                backend = r["system"].split("-")[0]
+                int8 = [x for x in rows if x["seq_len"] == seq_len and x["precision"] == "int8"
+                        and x["system"].startswith(backend)]
+                if int8:
+                    out[f"seq{seq_len}_{r['system']}_vs_{int8[0]['system']}_int8"] = (
+                        f"{r['median_ms']:.2f} ms / {int8[0]['median_ms']:.2f} ms = "
+                        f"{r['median_ms'] / int8[0]['median_ms']:.2f}x")
         ours = [r for r in rows if r["seq_len"] == seq_len and r["precision"] == "int8"
                 and not r["system"].startswith("onnxruntime")]
         peer = [r for r in rows if r["seq_len"] == seq_len and r["system"].startswith("onnxruntime")]

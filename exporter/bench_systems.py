@@ -1,4 +1,5 @@
-"""The systems `dynaedge bench` times: our lowered artifacts and the peers, built from one teacher.
+"""The systems `dynaedge bench` times: our lowered artifacts and the peers, built from one teacher
+(and the ternary ones from the supernet's full-size ternary slice, when a supernet is trained).
 
 Artifacts are built per sequence length (they are static-shape) and cached by the teacher's
 weights hash, so a second bench run only times.
@@ -42,7 +43,8 @@ class TorchRunner:
         return self.model(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
 
 
-def build_systems(teacher, inputs, seq_len: int, threads: int) -> list[System]:
+def build_systems(teacher, inputs, seq_len: int, threads: int, ternary=None) -> list[System]:
+    """`ternary`: a frozen full-size ternary model (slices.SupernetSlices), timed on both backends."""
     from tqdm import tqdm
 
     work = cache_dir("bench", f"{_teacher_key(teacher)}-s{seq_len}")
@@ -57,11 +59,27 @@ def build_systems(teacher, inputs, seq_len: int, threads: int) -> list[System]:
             write_bytes(path, backend.lower(teacher, spec).data)
         systems.append(System(f"{backend_name}-{'xnnpack' if backend_name == 'executorch' else 'litert'}",
                               precision, backend.load(path, threads), path.stat().st_size))
+    if ternary is not None:
+        systems += _ternary_systems(ternary, calib, seq_len, threads)
     onnx_path = work / "int8-dynamic.onnx"
     if not onnx_path.exists():
         _onnx_dynamic_int8(teacher, calib, work / "fp32.onnx", onnx_path)
     systems.append(System("onnxruntime-dynamic", "int8", OnnxRunner(onnx_path, threads), onnx_path.stat().st_size))
     return systems
+
+
+def _ternary_systems(frozen, calib: LowerSpec, seq_len: int, threads: int) -> list[System]:
+    """The 2-bit artifacts: ExecuTorch with DynaedgeTernaryBackend, TFLite with DYNAEDGE_TERNARY_FC."""
+    work = cache_dir("bench", f"{_teacher_key(frozen)}-s{seq_len}")
+    out = []
+    for backend_name, system in (("executorch", "executorch-ternary"), ("tflite", "tflite-ternary-op")):
+        backend = get_backend(backend_name)
+        path = work / f"ternary{backend.suffix}"
+        if not path.exists():
+            spec = LowerSpec("ternary", seq_len, calib.calibration_ids, calib.calibration_mask)
+            write_bytes(path, backend.lower(frozen, spec).data)
+        out.append(System(system, "ternary", backend.load(path, threads), path.stat().st_size))
+    return out
 
 
 def _onnx_dynamic_int8(teacher, calib: LowerSpec, fp32_path: Path, int8_path: Path) -> None:

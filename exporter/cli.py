@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     e = command("export", "lower, verify and bundle on-device models")
     e.add_argument("--target", default="android")
     e.add_argument("--backend", help="comma list: executorch,tflite")
-    e.add_argument("--precision", help="comma list: fp32,int8")
+    e.add_argument("--precision", help="comma list: fp32,int8,ternary (default fp32,int8; ternary = the "
+                                       "supernet's full-size ternary slice, trained or reused)")
     e.add_argument("--out", default="bundle")
     e.add_argument("--budget", help='latency budget per device, "5ms" | "5 ms" | "0.005s" | "5000us": choose '
                                     "sub-networks from the supernet (trained or reused) for every profile")
@@ -90,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--bundle", default="bundle")
     b.add_argument("--seq-len", default="64,128")
     b.add_argument("--runs", type=int, default=50)
+    b.add_argument("--recipe", default="quick", help="supernet whose full-size ternary slice is timed too "
+                                                     "(skipped, and said so, when it is not trained)")
     a = sub.add_parser("android", help="build the offline demo APK with a bundle inside, or install it")
     asub = a.add_subparsers(dest="android_command", required=True)
     ab = asub.add_parser("build", help="compile, pack the bundle, align and sign (offline)")

@@ -1,6 +1,7 @@
 """`dynaedge export`: teacher (or supernet + device choices) -> lower -> verify -> bundle.
 
-Without --budget: the full-size fine-tuned teacher, every backend x precision asked for.
+Without --budget: the full-size fine-tuned teacher, every backend x precision asked for
+(ternary: the full-size slice of the supernet's ternary QAT phase, trained or reused).
 With --budget: the supernet (trained or reused), the most accurate slice per device profile
 of the target (exporter.devices), deduplicated into the artifacts those choices need.
 
@@ -23,6 +24,7 @@ from exporter.atomic import copy_file, write_bytes
 from exporter.bundle import Manifest, file_entry, write_manifest
 from exporter.compress.finetune import finetune_teacher
 from exporter.compress.recipe import load_recipe
+from exporter.errors import UserError
 from exporter.evaluate import accuracy, torch_logits
 from exporter.inputs import prepare
 from exporter.model.subnet import FULL
@@ -54,6 +56,9 @@ def export(spec: ExportSpec) -> ExportResult:
                  "params": teacher.num_params()}]
         jobs = [Job(FULL, p, b) for b in spec.backends for p in spec.precisions]
         slices, choices, supernet = TeacherSlices(teacher), [], None
+        if "ternary" in spec.precisions:
+            ternary, supernet, extra = _ternary_source(spec, inputs)
+            slices, rows = TeacherSlices(teacher, ternary), rows + extra
     else:
         inputs, teacher, meta, rows, choices, jobs, slices, supernet = _budget_plan(spec)
     manifest = Manifest(
@@ -91,6 +96,22 @@ def export(spec: ExportSpec) -> ExportResult:
     manifest.vocab = file_entry(vocab, out)
     write_manifest(out, manifest)
     return ExportResult(out, manifest.to_dict(), tuple(failed))
+
+
+def _ternary_source(spec: ExportSpec, inputs):
+    """Full-size ternary artifacts come from the supernet's ternary QAT phase (trained or reused)."""
+    from exporter.compress.supernet import train_supernet
+    from exporter.compress.supernet_recipe import load_supernet_recipe
+
+    recipe = load_supernet_recipe(spec.supernet_recipe)
+    if recipe.seq_len != inputs.seq_len:
+        raise UserError(f"--precision ternary takes the ternary slice of supernet recipe {recipe.name!r} "
+                        f"(seq_len {recipe.seq_len}), but the teacher recipe runs at seq_len {inputs.seq_len}")
+    result = train_supernet(inputs, spec.supernet_recipe)
+    rows = [r for r in supernet_rows(result.table) if r["precision"] == "ternary" and
+            (r["width"], r["depth"]) == (FULL.width, FULL.depth)]
+    described = {"name": recipe.name, "sha256": recipe.sha256, "run": result.checkpoint_dir.name}
+    return SupernetSlices(result.checkpoint_dir, recipe), described, rows
 
 
 def _budget_plan(spec: ExportSpec):

@@ -31,15 +31,18 @@ class Slice:
 
 
 class TeacherSlices:
-    """Full-size artifacts of the fine-tuned teacher (export without --budget)."""
+    """Full-size artifacts of the fine-tuned teacher (export without --budget); ternary ones from
+    `ternary`, the supernet whose QAT phase made them (a teacher has no ternary weights)."""
 
-    def __init__(self, teacher):
-        self.teacher = teacher
+    def __init__(self, teacher, ternary: "SupernetSlices | None" = None):
+        self.teacher, self.ternary = teacher, ternary
 
     def get(self, job: Job) -> Slice:
+        if job.subnet == FULL and job.precision == "ternary" and self.ternary is not None:
+            return self.ternary.get(job)
         if job.subnet != FULL or job.precision not in ("fp32", "int8"):
-            raise UserError(f"without --budget only the full-size fp32/int8 teacher is exported, not "
-                            f"{job.subnet.name} {job.precision}")
+            raise UserError(f"without --budget only the full-size teacher (fp32, int8) and the supernet's "
+                            f"full-size ternary slice are exported, not {job.subnet.name} {job.precision}")
         return Slice(self.teacher, self.teacher)
 
 

@@ -7,7 +7,8 @@ from exporter.errors import UserError, unknown_choice
 
 TARGETS = ("android", "linux-arm64", "host")
 BACKENDS = ("executorch", "tflite")
-PRECISIONS = ("fp32", "int8")
+PRECISIONS = ("fp32", "int8", "ternary")
+DEFAULT_PRECISIONS = ("fp32", "int8")   # ternary needs the supernet's QAT phase: asked for explicitly
 
 
 def _check_all(kind: str, values: tuple[str, ...], choices: tuple[str, ...]) -> None:
@@ -20,13 +21,13 @@ def _check_all(kind: str, values: tuple[str, ...], choices: tuple[str, ...]) -> 
 class ExportSpec:
     target: str = "android"
     backends: tuple[str, ...] = BACKENDS
-    precisions: tuple[str, ...] = PRECISIONS
+    precisions: tuple[str, ...] = DEFAULT_PRECISIONS
     model: str | None = None      # path or hub id; None = the offline default
     data: str | None = None       # file or name; None = the offline movie reviews
     recipe: str = "finetune"              # the teacher's recipe
     budget: str | None = None             # e.g. "5ms": choose per device from the supernet
     device: str | None = None             # one device profile instead of every profile of the target
-    supernet_recipe: str = "quick"        # the supernet a --budget export chooses from
+    supernet_recipe: str = "quick"        # the supernet a --budget (or ternary) export takes slices from
     out: Path = Path("bundle")
     threads: int = 2
     calibration_sentences: int = 256

@@ -21,7 +21,7 @@ from exporter.errors import UserError, unknown_choice
 from exporter.model.config import EncoderConfig
 from exporter.model.subnet import DEPTHS, WIDTHS, SubnetSpec
 from exporter.paths import cache_dir
-from exporter.spec import BACKENDS, PRECISIONS
+from exporter.spec import BACKENDS, DEFAULT_PRECISIONS, PRECISIONS
 
 CACHE_VERSION = 2
 STATISTICS = ("p10", "median", "min")
@@ -30,7 +30,7 @@ STATISTICS = ("p10", "median", "min")
 @dataclass(frozen=True)
 class CalibrationSpec:
     backends: tuple[str, ...] = BACKENDS
-    precisions: tuple[str, ...] = PRECISIONS
+    precisions: tuple[str, ...] = DEFAULT_PRECISIONS
     widths: tuple[float, ...] = WIDTHS
     depths: tuple[float, ...] = DEPTHS
     seq_lens: tuple[int, ...] = (64,)

@@ -14,7 +14,7 @@ def run_cli(*args, cwd=None):
 @pytest.mark.parametrize("args,message", [
     (["export", "--target", "andriod"], "unknown target 'andriod'; choose one of: android, host, linux-arm64"),
     (["export", "--backend", "executorch,coreml"], "unknown backend 'coreml'; choose one of: executorch, tflite"),
-    (["export", "--precision", "fp16"], "unknown precision 'fp16'; choose one of: fp32, int8"),
+    (["export", "--precision", "fp16"], "unknown precision 'fp16'; choose one of: fp32, int8, ternary"),
     (["train", "--recipe", "fast"], "unknown recipe 'fast'; choose one of:"),
     (["export", "--model", "/nonexistent/model"], "model path '/nonexistent/model' does not exist"),
     (["bench", "--bundle", "/nonexistent/bundle"], "is not a dynaedge bundle"),

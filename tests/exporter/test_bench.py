@@ -1,0 +1,33 @@
+"""`dynaedge bench` summary lines: the int8 race against ONNX Runtime and ternary against int8."""
+
+import pytest
+
+from exporter.bench import BenchSpec, _summary, encoder_ops
+from exporter.errors import UserError
+from exporter.model.config import EncoderConfig
+
+
+def _row(system, precision, seq, ms):
+    return {"system": system, "precision": precision, "seq_len": seq, "median_ms": ms}
+
+
+def test_summary_ratios():
+    rows = [_row("executorch-xnnpack", "int8", 64, 2.0), _row("tflite-litert", "int8", 64, 2.5),
+            _row("onnxruntime-dynamic", "int8", 64, 2.2), _row("executorch-ternary", "ternary", 64, 3.0),
+            _row("tflite-ternary-op", "ternary", 64, 2.0)]
+    out = _summary(rows)
+    assert out["seq64_best_int8_vs_onnxruntime_int8"] == "executorch-xnnpack 2.00 ms / 2.20 ms = 0.91x"
+    assert out["seq64_executorch-ternary_vs_executorch-xnnpack_int8"] == "3.00 ms / 2.00 ms = 1.50x"
+    assert out["seq64_tflite-ternary-op_vs_tflite-litert_int8"] == "2.00 ms / 2.50 ms = 0.80x"
+
+
+def test_ops_count_of_minilm():
+    # 6 layers x (2 * 128 * 1,769,472 + 4 * 128^2 * 384) = 2.87 GOP: DESIGN.md's "about 2.9 GOP"
+    assert encoder_ops(EncoderConfig(), 128) == pytest.approx(2.869e9, rel=1e-3)
+
+
+def test_bad_bench_specs():
+    with pytest.raises(UserError, match="sequence length 4 out of range"):
+        BenchSpec(seq_lens=(4,))
+    with pytest.raises(UserError, match="--runs 2 is too few"):
+        BenchSpec(runs=2)
