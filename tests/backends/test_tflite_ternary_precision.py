@@ -1,6 +1,6 @@
 """TFLiteBackend precision "ternary" on a frozen QAT encoder (2-bit packed word table, q/dq
-activations): DYNAEDGE_TERNARY_FC custom op and the --no-custom-ops fallback, each run in LiteRT
-and compared with the frozen eager model."""
+activations): DYNAEDGE_TERNARY_FC custom op, the --no-custom-ops int8 fallback and the int4 fallback
+(ai-edge-quantizer), each run in LiteRT and compared with the frozen eager model."""
 
 import pytest
 
@@ -9,7 +9,7 @@ from exporter.model.subnet import SubnetSpec
 from tests.backends.lowering import frozen_ternary, lower_and_compare
 
 
-@pytest.mark.parametrize("custom_ops", ["on", "off"])
+@pytest.mark.parametrize("custom_ops", ["on", "off", "int4"])
 def test_frozen_qat_model_lowers_and_matches(tiny_model, tiny_inputs, tmp_path, custom_ops):
     ids, mask = tiny_inputs
     frozen = frozen_ternary(tiny_model, ids, mask, SubnetSpec(0.5, 0.75))
@@ -20,6 +20,8 @@ def test_frozen_qat_model_lowers_and_matches(tiny_model, tiny_inputs, tmp_path, 
     print("\n" + figures)
     if custom_ops == "on":
         assert lowered.delegates.get("tflite:DYNAEDGE_TERNARY_FC", 0) > 0, figures
+    if custom_ops == "int4":
+        assert "(int4 fallback)" in lowered.fallbacks[0], figures
     # The kernel quantizes activations per row at run time where the frozen model uses the trained
     # static scales, so this is close, not bit-exact.
     assert parity.sqnr_db >= 25, figures

@@ -3,7 +3,8 @@
 The model's Linear weights must already be ternary per row (TWN / ternary QAT); litert-torch
 converts it in fp32 and rewrite.py swaps each ternary FULLY_CONNECTED for DYNAEDGE_TERNARY_FC
 (int8 activations quantized per row at run time, 2-bit weights). Option custom_ops="off"
-(`--no-custom-ops`) stores the same values as int8 in standard FULLY_CONNECTED ops instead.
+(`--no-custom-ops`) stores the same values as int8 in standard FULLY_CONNECTED ops instead,
+custom_ops="int4" as per-channel int4 through ai-edge-quantizer (half the weight bytes).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from backends.base import LowerSpec, Lowered
 from backends.tflite.inspect import op_counts
 from exporter.errors import unknown_choice
 
-CUSTOM_OPS = ("on", "off")
+CUSTOM_OPS = ("on", "off", "int4")
 
 
 def lower_ternary(model: torch.nn.Module, spec: LowerSpec) -> Lowered:
@@ -31,6 +32,15 @@ def lower_ternary(model: torch.nn.Module, spec: LowerSpec) -> Lowered:
         why = ("custom ops disabled (--no-custom-ops): ternary weights stored as int8 {-1,0,1} with per-channel "
                f"scale alpha_n in standard FULLY_CONNECTED ({result.replaced} ops)")
         scheme = "ternary values as per-channel int8 weights, float activations (dynamic-range FULLY_CONNECTED)"
+        return Lowered(result.data, "tflite", "ternary", scheme, op_counts(result.data), (why,) + _kept(result.kept))
+    if mode == "int4":
+        from backends.tflite.ternary.int4_fc import ternary_as_int4_fc
+
+        result = ternary_as_int4_fc(fp32)
+        why = ("custom ops off (int4 fallback): ternary weights stored as per-channel int4 through "
+               f"ai-edge-quantizer in standard FULLY_CONNECTED ({result.replaced} ops)")
+        scheme = ("ternary values as per-channel int4 weights {-7,0,7} x alpha_n/7 (ai-edge-quantizer "
+                  "dynamic_wi4c_afp32), float activations (dynamic-range FULLY_CONNECTED)")
         return Lowered(result.data, "tflite", "ternary", scheme, op_counts(result.data), (why,) + _kept(result.kept))
     from backends.tflite.ternary.rewrite import rewrite_ternary_fc
 

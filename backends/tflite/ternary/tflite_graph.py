@@ -46,11 +46,15 @@ def constant(model, graph, index: int) -> np.ndarray | None:
     buffer = model.buffers[tensor.buffer] if tensor.buffer < len(model.buffers) else None
     if buffer is None or buffer.data is None or len(buffer.data) == 0:
         return None
+    shape = tuple(int(d) for d in (tensor.shape if tensor.shape is not None else ()))
+    raw = np.asarray(buffer.data, dtype=np.uint8)
+    if tensor_type_name(tensor) == "INT4":  # two per byte, element 2i in the low nibble; as int8
+        nibbles = np.stack([raw & 0x0F, raw >> 4], axis=-1).ravel()[:int(np.prod(shape))].astype(np.int8)
+        return np.where(nibbles > 7, nibbles - 16, nibbles).astype(np.int8).reshape(shape)
     dtype = _NUMPY.get(tensor_type_name(tensor))
     if dtype is None:
         return None
-    shape = tuple(int(d) for d in (tensor.shape if tensor.shape is not None else ()))
-    return np.frombuffer(np.asarray(buffer.data, dtype=np.uint8).tobytes(), dtype=dtype).reshape(shape)
+    return np.frombuffer(raw.tobytes(), dtype=dtype).reshape(shape)
 
 
 def drop_unused_tensors(model) -> None:
