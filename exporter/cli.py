@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--backend", help="comma list: executorch,tflite")
     e.add_argument("--precision", help="comma list: fp32,int8,ternary (default fp32,int8; ternary = the "
                                        "supernet's full-size ternary slice, trained or reused)")
+    e.add_argument("--tflite-ternary", help="comma list of ternary .tflite storages, one artifact each: custom-op "
+                                            "(2-bit DYNAEDGE_TERNARY_FC, default), int8, int4 (stock LiteRT)")
+    e.add_argument("--no-custom-ops", action="store_true",
+                   help="ternary .tflite without the custom op: weights as int8 in FULLY_CONNECTED")
     e.add_argument("--out", default="bundle")
     e.add_argument("--budget", help='latency budget per device, "5ms" | "5 ms" | "0.005s" | "5000us": choose '
                                     "sub-networks from the supernet (trained or reused) for every profile")

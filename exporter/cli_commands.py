@@ -60,6 +60,13 @@ def export(args) -> dict:
         chosen = split_list(getattr(args, name))
         if chosen is not None:
             fields[name + "s"] = chosen
+    storage = split_list(args.tflite_ternary)
+    if args.no_custom_ops:
+        if storage and "custom-op" in storage:
+            raise UserError("--no-custom-ops contradicts --tflite-ternary custom-op; drop one of them")
+        storage = storage or ("int8",)
+    if storage is not None:
+        fields["tflite_ternary"] = storage
     result = run_export(ExportSpec(**fields))
     if result.failed:
         raise RuntimeError("parity failed, artifacts not written: " + " | ".join(result.failed))

@@ -54,7 +54,8 @@ def export(spec: ExportSpec) -> ExportResult:
         rows = [{"width": FULL.width, "depth": FULL.depth, "precision": "fp32", "variant": "teacher",
                  "dev_accuracy": meta["metrics"]["dev_accuracy"], "test_accuracy": meta["metrics"]["test_accuracy"],
                  "params": teacher.num_params()}]
-        jobs = [Job(FULL, p, b) for b in spec.backends for p in spec.precisions]
+        jobs = [Job(FULL, p, b, variant=v) for b in spec.backends for p in spec.precisions
+                for v in (spec.tflite_variants() if (b, p) == ("tflite", "ternary") else ("",))]
         slices, choices, supernet = TeacherSlices(teacher), [], None
         if "ternary" in spec.precisions:
             ternary, supernet, extra = _ternary_source(spec, inputs)
@@ -74,12 +75,12 @@ def export(spec: ExportSpec) -> ExportResult:
     references: dict[int, np.ndarray] = {}  # PyTorch dev logits per reference model (the teacher serves many jobs)
     for job in jobs:
         backend = get_backend(job.backend)
-        name = f"{job.subnet.name}-{job.precision}{backend.suffix}"
+        name = job.file_name(backend.suffix)
         piece = slices.get(job)
         log.info("lowering %s%s", name, f" for {', '.join(job.devices)}" if job.devices else "")
         lowered = backend.lower(piece.model, LowerSpec(job.precision, inputs.seq_len,
                                                        train.ids[:spec.calibration_sentences],
-                                                       train.mask[:spec.calibration_sentences]))
+                                                       train.mask[:spec.calibration_sentences], job.options))
         if id(piece.reference) not in references:
             references[id(piece.reference)] = torch_logits(piece.reference, dev.ids, dev.mask)
         entry = _verify_and_place(backend, lowered, out, name, references[id(piece.reference)], inputs.splits,

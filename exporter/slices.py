@@ -22,6 +22,22 @@ class Job:
     precision: str            # fp32 | int8 | ternary
     backend: str
     devices: tuple[str, ...] = ()
+    variant: str = ""         # a TFLite ternary storage other than the custom op: "int8" | "int4"
+
+    @property
+    def options(self) -> tuple[tuple[str, str], ...]:
+        return (("custom_ops", TFLITE_TERNARY[self.variant]),) if self.precision == "ternary" and \
+            self.backend == "tflite" else ()
+
+    def file_name(self, suffix: str) -> str:
+        return f"{self.subnet.name}-{self.precision}{'-' + self.variant if self.variant else ''}{suffix}"
+
+
+# How a ternary .tflite stores its weights: the DYNAEDGE_TERNARY_FC custom op (2 bits; needs the
+# kernel registered), or a fallback any stock LiteRT runs: int8 or int4 FULLY_CONNECTED weights.
+# User-facing name -> backends.tflite.ternary.lowering custom_ops value ("" is the custom op).
+# (spec.TFLITE_TERNARY_STORAGE are the same three, as the user names them.)
+TFLITE_TERNARY = {"": "on", "int8": "off", "int4": "int4"}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ TARGETS = ("android", "linux-arm64", "host")
 BACKENDS = ("executorch", "tflite")
 PRECISIONS = ("fp32", "int8", "ternary")
 DEFAULT_PRECISIONS = ("fp32", "int8")   # ternary needs the supernet's QAT phase: asked for explicitly
+TFLITE_TERNARY_STORAGE = ("custom-op", "int8", "int4")
 
 
 def _check_all(kind: str, values: tuple[str, ...], choices: tuple[str, ...]) -> None:
@@ -28,6 +29,9 @@ class ExportSpec:
     budget: str | None = None             # e.g. "5ms": choose per device from the supernet
     device: str | None = None             # one device profile instead of every profile of the target
     supernet_recipe: str = "quick"        # the supernet a --budget (or ternary) export takes slices from
+    # Ternary .tflite storage: "custom-op" (2-bit DYNAEDGE_TERNARY_FC), "int8" / "int4" fallbacks
+    # in standard FULLY_CONNECTED (`--no-custom-ops` = "int8"); each listed one is its own artifact.
+    tflite_ternary: tuple[str, ...] = ("custom-op",)
     out: Path = Path("bundle")
     threads: int = 2
     calibration_sentences: int = 256
@@ -37,6 +41,7 @@ class ExportSpec:
             raise unknown_choice("target", self.target, TARGETS)
         _check_all("backend", self.backends, BACKENDS)
         _check_all("precision", self.precisions, PRECISIONS)
+        _check_all("TFLite ternary storage", self.tflite_ternary, TFLITE_TERNARY_STORAGE)
         if not self.backends or not self.precisions:
             raise unknown_choice("backend list", "", BACKENDS)
         # Bad budgets and devices fail here, before any training.
@@ -52,6 +57,10 @@ class ExportSpec:
                 names = ", ".join(p.name for p in load_profiles(self.target))
                 raise UserError(f"device {self.device!r} is a {profile.target} profile, not {self.target}; "
                                 f"{self.target} profiles: {names}")
+
+    def tflite_variants(self) -> tuple[str, ...]:
+        """Job variants (slices.Job.variant) of the ternary .tflite artifacts asked for."""
+        return tuple("" if v == "custom-op" else v for v in self.tflite_ternary)
 
 
 def split_list(text: str | None) -> tuple[str, ...] | None:

@@ -44,3 +44,38 @@ def test_benchmark_json_has_the_profile_import_shape(java_host, tmp_path):
             art["backend"], art["precision"], art["width"], art["depth"])
         assert row["seq_len"] == manifest["seq_len"]
         assert row["measured_ms"] == 3.75 and row["p90_ms"] == 9.0  # median / p90 of the six timings
+
+
+def test_benchmark_json_round_trips_through_profile_import(java_host, tmp_path):
+    """The file the app writes, fed to `dynaedge profile import` as a user would (packaged host fit)."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "benchmark.json"
+    _junit_ok(java_host.junit("com.dynaedge.demo.BenchmarkReportTest",
+                              {"dynaedge.manifest": str(SAMPLE_MANIFEST), "dynaedge.benchmark_out": str(out)}))
+    env = {**os.environ, "DYNAEDGE_CONFIG": str(tmp_path / "config")}  # the packaged fit, a private profile dir
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "exporter.cli", *args], capture_output=True, text=True,
+                              env=env, timeout=300)
+
+    # The sample phone (a Pixel 7) has no packaged profile: one clear line naming the way out.
+    unmatched = cli("profile", "import", str(out), "--json")
+    assert unmatched.returncode == 2 and "pass --profile" in unmatched.stderr, unmatched.stderr[-2000:]
+    done = cli("profile", "import", str(out), "--profile", "pixel-8", "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    report = json.loads(out.read_text(encoding="utf-8"))
+    measured = {(r["backend"], r["precision"]) for r in report["rows"]}
+    assert result["profile"] == "pixel-8" and not result["skipped"], result["skipped"]
+    assert set(result["scale"]) == {f"{b}/{p}" for b, p in measured}, result["scale"]
+    assert len(result["rows"]) == len(report["rows"]) and all(r["measured_ms"] == 3.75 for r in result["rows"])
+    assert Path(result["path"]).is_relative_to(tmp_path / "config")
+    # The fitted profile is the one `query` now uses: its scale reproduces the phone's timings.
+    shown = cli("profile", "show", "pixel-8", "--json")
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    scale = json.loads(shown.stdout).get("scale")
+    assert scale and "Pixel 7" in json.dumps(json.loads(shown.stdout)), shown.stdout[-2000:]
+    print(f"\nprofile import: scale {result['scale']}, rows within 10%: {result['within_10pct']}")

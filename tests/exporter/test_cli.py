@@ -15,6 +15,8 @@ def run_cli(*args, cwd=None):
     (["export", "--target", "andriod"], "unknown target 'andriod'; choose one of: android, host, linux-arm64"),
     (["export", "--backend", "executorch,coreml"], "unknown backend 'coreml'; choose one of: executorch, tflite"),
     (["export", "--precision", "fp16"], "unknown precision 'fp16'; choose one of: fp32, int8, ternary"),
+    (["export", "--tflite-ternary", "int2"], "unknown TFLite ternary storage 'int2'; choose one of: custom-op, int4,"),
+    (["export", "--no-custom-ops", "--tflite-ternary", "custom-op"], "--no-custom-ops contradicts"),
     (["train", "--recipe", "fast"], "unknown recipe 'fast'; choose one of:"),
     (["export", "--model", "/nonexistent/model"], "model path '/nonexistent/model' does not exist"),
     (["bench", "--bundle", "/nonexistent/bundle"], "is not a dynaedge bundle"),

@@ -32,3 +32,16 @@ def test_measured_int8_rows_are_not_replaced_by_bounds():
                           "variant": "supernet"})
     int8 = [r for r in supernet_rows(table) if r["precision"] == "int8"]
     assert sorted((r["width"], r.get("accuracy", "measured")) for r in int8) == [(0.5, "bound"), (1.0, "measured")]
+
+
+def test_tflite_ternary_variants_are_separate_files_with_their_options():
+    from exporter.model.subnet import FULL
+    from exporter.slices import Job
+    from exporter.spec import ExportSpec
+
+    variants = ExportSpec(precisions=("ternary",), tflite_ternary=("custom-op", "int8", "int4")).tflite_variants()
+    jobs = [Job(FULL, "ternary", "tflite", variant=v) for v in variants]
+    assert [j.file_name(".tflite") for j in jobs] == ["w1-d1-ternary.tflite", "w1-d1-ternary-int8.tflite",
+                                                     "w1-d1-ternary-int4.tflite"]
+    assert [j.options for j in jobs] == [(("custom_ops", "on"),), (("custom_ops", "off"),), (("custom_ops", "int4"),)]
+    assert Job(FULL, "ternary", "executorch").options == () and Job(FULL, "int8", "tflite").options == ()
