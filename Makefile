@@ -29,7 +29,7 @@ android-deps: install system-deps
 	$(BIN)/python -m exporter.android.prefetch
 
 export: install
-	$(BIN)/dynaedge export --target android
+	$(BIN)/dynaedge export --target android --budget 5ms
 
 test: install system-deps android-deps
 	bash scripts/run_tests.sh
