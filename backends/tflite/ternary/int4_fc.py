@@ -16,7 +16,7 @@ import re
 
 import numpy as np
 
-from backends.tflite.ternary.rewrite import RewriteResult, _scale_input, _why_not
+from backends.tflite.ternary.rewrite import RewriteResult, _scale_input, scan_ops
 from backends.tflite.ternary.tflite_graph import drop_unused_tensors, load_model, op_name, save_model, tensor_type_name
 
 
@@ -26,15 +26,11 @@ def ternary_as_int4_fc(data: bytes) -> RewriteResult:
     model = load_model(data)
     graph = model.subgraphs[0]
     replaced, kept, operators = [], [], []
-    for index, op in enumerate(graph.operators):
+    for index, op, match in scan_ops(model, graph, schema, kept):
         operators.append(op)
-        if op_name(model, op) != "FULLY_CONNECTED":
+        if match is None:
             continue
-        found = _why_not(model, graph, op, schema)
-        if isinstance(found, str):
-            kept.append(f"op {index}: {found}")
-            continue
-        found, col = found
+        found, col = match
         weight = graph.tensors[op.inputs[1]]
         if sum(1 for t in graph.tensors if t.buffer == weight.buffer) > 1:
             kept.append(f"op {index}: weight buffer shared with another tensor")

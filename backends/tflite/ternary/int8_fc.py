@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from backends.tflite.ternary.rewrite import RewriteResult, _why_not
-from backends.tflite.ternary.tflite_graph import drop_unused_tensors, load_model, op_name, save_model
+from backends.tflite.ternary.rewrite import RewriteResult, scan_ops
+from backends.tflite.ternary.tflite_graph import drop_unused_tensors, load_model, save_model
 
 
 def ternary_as_int8_fc(data: bytes) -> RewriteResult:
@@ -20,14 +20,10 @@ def ternary_as_int8_fc(data: bytes) -> RewriteResult:
     model = load_model(data)
     graph = model.subgraphs[0]
     replaced, kept = 0, []
-    for index, op in enumerate(graph.operators):
-        if op_name(model, op) != "FULLY_CONNECTED":
+    for index, op, match in scan_ops(model, graph, schema, kept):
+        if match is None:
             continue
-        found = _why_not(model, graph, op, schema)
-        if isinstance(found, str):
-            kept.append(f"op {index}: {found}")
-            continue
-        found, col = found
+        found, col = match
         if col is not None:  # int8 per-channel scales are per row only: keep the folded weight in fp32
             kept.append(f"op {index}: weight has converter-scaled columns")
             continue

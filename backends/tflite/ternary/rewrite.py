@@ -64,6 +64,21 @@ def _why_not(model, graph, op, schema) -> str | tuple[TernaryLinearSpec, np.ndar
     return TernaryLinearSpec(values, scales, bias, ActivationQuant()), col
 
 
+def scan_ops(model, graph, schema, kept: list[str]):
+    """Every operator in order as (index, op, match): match = (TernaryLinearSpec, column scale or
+    None) for a FULLY_CONNECTED with ternary weights, else None; why each other FULLY_CONNECTED is
+    not ternary is appended to `kept`. Shared by the rewrite and both fallbacks."""
+    for index, op in enumerate(graph.operators):
+        match = None
+        if op_name(model, op) == "FULLY_CONNECTED":
+            found = _why_not(model, graph, op, schema)
+            if isinstance(found, str):
+                kept.append(f"op {index}: {found}")
+            else:
+                match = found
+        yield index, op, match
+
+
 def rewrite_ternary_fc(data: bytes) -> RewriteResult:
     from ai_edge_litert import schema_py_generated as schema
 
@@ -71,15 +86,11 @@ def rewrite_ternary_fc(data: bytes) -> RewriteResult:
     graph = model.subgraphs[0]
     custom = None
     replaced, kept, operators = 0, [], []
-    for index, op in enumerate(graph.operators):
+    for index, op, match in scan_ops(model, graph, schema, kept):
         operators.append(op)
-        if op_name(model, op) != "FULLY_CONNECTED":
+        if match is None:
             continue
-        found = _why_not(model, graph, op, schema)
-        if isinstance(found, str):
-            kept.append(f"op {index}: {found}")
-            continue
-        found, col = found
+        found, col = match
         if col is not None:
             operators.insert(len(operators) - 1, _scale_input(model, graph, op, col, schema))
         keep_dims = bool(op.builtinOptions.keepNumDims) if op.builtinOptions is not None else False
