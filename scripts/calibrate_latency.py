@@ -101,6 +101,8 @@ def main(argv=None) -> int:
     p.add_argument("--widths", default="0.25,0.5,0.75,1.0")
     p.add_argument("--depths", default="0.5,0.67,0.83,1.0", help="of 6 layers: 3, 4, 5, 6 kept")
     p.add_argument("--seq-lens", default="64,128")
+    p.add_argument("--seq-lens-for", action="append", default=[], metavar="BACKEND=LENS",
+                   help="per-backend lengths, e.g. tflite=64 (its int8 lowering is slow); repeatable")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--runs", type=int, default=30)
     p.add_argument("--rounds", type=int, default=3)
@@ -112,7 +114,10 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     spec = CalibrationSpec(backends=tuple(args.backends.split(",")), precisions=tuple(args.precisions.split(",")),
                            widths=floats(args.widths), depths=floats(args.depths),
-                           seq_lens=tuple(int(s) for s in args.seq_lens.split(",")), threads=args.threads,
+                           seq_lens=tuple(int(s) for s in args.seq_lens.split(",")),
+                           seq_lens_for=tuple((b, tuple(int(x) for x in lens.split(",")))
+                                              for b, _, lens in (item.partition("=") for item in args.seq_lens_for)),
+                           threads=args.threads,
                            runs=args.runs, rounds=args.rounds,
                            statistic=args.statistic)
     result = calibrate(spec, fresh=args.fresh, save=not args.no_save)

@@ -34,6 +34,9 @@ class CalibrationSpec:
     widths: tuple[float, ...] = WIDTHS
     depths: tuple[float, ...] = DEPTHS
     seq_lens: tuple[int, ...] = (64,)
+    # Per-backend override of seq_lens, e.g. (("tflite", (64,)),): a backend whose lowering is slow
+    # can be timed at fewer lengths (each (backend, precision) is fitted on its own rows).
+    seq_lens_for: tuple[tuple[str, tuple[int, ...]], ...] = ()
     threads: int = 2
     runs: int = 30
     rounds: int = 3                  # rounds of `runs` timed calls, each after its own warm-up
@@ -48,7 +51,8 @@ class CalibrationSpec:
 
         _check_all("backend", self.backends, BACKENDS)
         _check_all("precision", self.precisions, PRECISIONS)
-        for s in self.seq_lens:
+        _check_all("backend", tuple(b for b, _ in self.seq_lens_for), BACKENDS)
+        for s in self.seq_lens + tuple(x for _, lens in self.seq_lens_for for x in lens):
             if not 8 <= s <= self.cfg.max_positions:
                 raise UserError(f"sequence length {s} out of range; choose 8..{self.cfg.max_positions}")
         for w in self.widths + self.depths:
@@ -59,7 +63,8 @@ class CalibrationSpec:
             raise UserError(f"--runs {self.runs} / rounds {self.rounds}: use at least 5 runs and 1 round")
 
     def grid(self) -> list[tuple[str, str, float, float, int]]:
-        return [(b, p, w, d, s) for b in self.backends for p in self.precisions for s in self.seq_lens
+        lens = dict(self.seq_lens_for)
+        return [(b, p, w, d, s) for b in self.backends for p in self.precisions for s in lens.get(b, self.seq_lens)
                 for w in self.widths for d in self.depths]
 
 
@@ -182,7 +187,8 @@ def calibrate(spec: CalibrationSpec, fresh: bool = False, save: bool = True, fit
     host = measure_host(spec.threads)
     rows = measure(spec, fresh=fresh, progress=progress)
     fit = fit_rows(rows, spec.cfg, {k: v for k, (v, _) in host.items()},
-                   note=f"{len(rows)} configurations, {spec.threads} threads, seq {list(spec.seq_lens)}")
+                   note=f"{len(rows)} configurations, {spec.threads} threads, seq {list(spec.seq_lens)}"
+                        + "".join(f", {b} seq {list(lens)}" for b, lens in spec.seq_lens_for))
     out = []
     for r in rows:
         coef = np.array(fit.get(r["backend"], r["precision"]).values)

@@ -12,6 +12,7 @@ import backends.registry
 from backends.base import Lowered
 from exporter.devices.calibrate import CalibrationSpec, calibrate, measure
 from exporter.devices.fit import load_fit
+from exporter.errors import UserError
 from exporter.model.config import EncoderConfig
 
 TINY = EncoderConfig(vocab_size=2000, hidden=64, layers=4, heads=4, ffn=128, max_positions=64)
@@ -69,3 +70,13 @@ def test_calibrate_fits_and_saves(fake):
     assert fit.keys() == (("executorch", "fp32"),) and fit.host["fp32_gflops"] == 100.0
     errors = np.array([r["error_pct"] for r in result["rows"]])
     assert np.all(np.abs(errors) < 25)  # a busy-wait runner on a shared CPU: loose, but a broken fit fails
+
+
+def test_per_backend_sequence_lengths():
+    from exporter.devices.calibrate import CalibrationSpec
+
+    spec = CalibrationSpec(widths=(1.0,), depths=(1.0,), seq_lens=(64, 128), seq_lens_for=(("tflite", (64,)),))
+    assert sorted({(b, s) for b, _, _, _, s in spec.grid()}) == [("executorch", 64), ("executorch", 128),
+                                                                 ("tflite", 64)]
+    with pytest.raises(UserError, match="unknown backend 'coreml'"):
+        CalibrationSpec(seq_lens_for=(("coreml", (64,)),))
