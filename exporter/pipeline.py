@@ -83,8 +83,9 @@ def export(spec: ExportSpec) -> ExportResult:
                                                        train.mask[:spec.calibration_sentences], job.options))
         if id(piece.reference) not in references:
             references[id(piece.reference)] = torch_logits(piece.reference, dev.ids, dev.mask)
+        gate = "ternary-fallback" if job.variant else lowered.precision
         entry = _verify_and_place(backend, lowered, out, name, references[id(piece.reference)], inputs.splits,
-                                  spec.threads)
+                                  spec.threads, gate)
         entry.update(width=job.subnet.width, depth=job.subnet.depth, devices=list(job.devices))
         if entry.get("failures"):
             manifest.rejected.append(entry)
@@ -135,7 +136,8 @@ def _budget_plan(spec: ExportSpec):
             described)
 
 
-def _verify_and_place(backend, lowered, out: Path, name: str, reference: np.ndarray, splits, threads: int) -> dict:
+def _verify_and_place(backend, lowered, out: Path, name: str, reference: np.ndarray, splits, threads: int,
+                      gate: str) -> dict:
     dev, test = splits.dev, splits.test
     tmp = out / f".{name}.verify"
     write_bytes(tmp, lowered.data)
@@ -143,8 +145,8 @@ def _verify_and_place(backend, lowered, out: Path, name: str, reference: np.ndar
         runner = backend.load(tmp, threads=threads)
         logits = run_runner(runner, dev.ids, dev.mask, desc=f"verify {name}")
         parity = compare(reference, logits, dev.labels)
-        failures = THRESHOLDS[lowered.precision].failures(parity)
-        entry = {"path": name, "backend": lowered.backend, "precision": lowered.precision,
+        failures = THRESHOLDS[gate].failures(parity)
+        entry = {"path": name, "backend": lowered.backend, "precision": lowered.precision, "gate": gate,
                  "quantization": lowered.quantization, "delegates": lowered.delegates,
                  "fallbacks": list(lowered.fallbacks), "parity": parity.to_dict()}
         if failures:

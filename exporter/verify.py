@@ -48,6 +48,11 @@ THRESHOLDS = {
     "fp32": Thresholds(min_sqnr_db=40.0, min_label_agreement=1.0),
     "int8": Thresholds(max_accuracy_drop=0.01),
     "ternary": Thresholds(min_sqnr_db=30.0, max_accuracy_drop=0.002),
+    # A ternary .tflite stored as int8 / int4 FULLY_CONNECTED weights (stock LiteRT, no custom op):
+    # the same weights, but LiteRT's dynamic-range kernels re-quantize activations per row instead
+    # of using the trained static scales, so logits drift more (26 dB measured on MiniLM); the
+    # accuracy bound is the ternary one.
+    "ternary-fallback": Thresholds(min_sqnr_db=20.0, max_accuracy_drop=0.002),
 }
 
 

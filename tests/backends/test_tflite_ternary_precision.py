@@ -22,9 +22,9 @@ def test_frozen_qat_model_lowers_and_matches(tiny_model, tiny_inputs, tmp_path, 
         assert lowered.delegates.get("tflite:DYNAEDGE_TERNARY_FC", 0) > 0, figures
     if custom_ops == "int4":
         assert "(int4 fallback)" in lowered.fallbacks[0], figures
-    # The kernel quantizes activations per row at run time where the frozen model uses the trained
-    # static scales, so this is close, not bit-exact.
-    assert parity.sqnr_db >= 25, figures
+    # The custom op takes each FC input's trained static scale from the DEQUANTIZE in front of it
+    # (88 dB measured); the fallbacks' dynamic-range FCs re-quantize activations per row (50 dB).
+    assert parity.sqnr_db >= (60 if custom_ops == "on" else 25), figures
     assert parity.label_agreement >= 0.9, figures
     # The word table arrives packed: no row of it is stored in float anywhere in the file.
     rows = frozen.word.weight.detach().numpy()

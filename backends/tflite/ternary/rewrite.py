@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backends.executorch.ternary.blob import ActivationQuant, TernaryLinearSpec, detect_ternary
+from backends.executorch.ternary.blob import ActMode, ActivationQuant, TernaryLinearSpec, detect_ternary
 from backends.tflite.ternary.column_scale import factor_column_scaled
 from backends.tflite.ternary.payload import OP_NAME, pack_payload
-from backends.tflite.ternary.tflite_graph import constant, drop_unused_tensors, load_model, op_name, save_model
+from backends.tflite.ternary.tflite_graph import (constant, drop_unused_tensors, load_model, op_name, save_model,
+                                                 tensor_type_name)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,27 @@ def _why_not(model, graph, op, schema) -> str | tuple[TernaryLinearSpec, np.ndar
         if bias is None or bias.dtype != np.float32 or bias.shape != (weight.shape[0],):
             return "bias is not a constant float32 vector"
     values, scales = found
-    return TernaryLinearSpec(values, scales, bias, ActivationQuant()), col
+    scale = None if col is not None else _dequantized_input_scale(model, graph, op)
+    act = ActivationQuant() if scale is None else ActivationQuant(ActMode.STATIC_PER_TENSOR, scale, -128, 127)
+    return TernaryLinearSpec(values, scales, bias, act), col
+
+
+def _dequantized_input_scale(model, graph, op) -> float | None:
+    """The scale s when the FC input is DEQUANTIZE(int8, s, zero point 0), as a frozen QAT model's
+    8-bit activations lower: the kernel then quantizes with s and gets the int8 values back exactly
+    (dynamic per-row quantization would round them again). Like the ExecuTorch partitioner's rule."""
+    source = op.inputs[0]
+    for other in graph.operators:
+        if other.outputs is None or source not in list(other.outputs):
+            continue
+        if op_name(model, other) != "DEQUANTIZE" or tensor_type_name(graph.tensors[other.inputs[0]]) != "INT8":
+            return None
+        q = graph.tensors[other.inputs[0]].quantization
+        if q is None or q.scale is None or len(q.scale) != 1 or (q.zeroPoint is not None and any(q.zeroPoint)):
+            return None
+        scale = float(q.scale[0])
+        return scale if np.isfinite(scale) and scale > 0 else None
+    return None
 
 
 def scan_ops(model, graph, schema, kept: list[str]):
