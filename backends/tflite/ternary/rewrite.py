@@ -71,18 +71,23 @@ def _dequantized_input_scale(model, graph, op) -> float | None:
     """The scale s when the FC input is DEQUANTIZE(int8, s, zero point 0), as a frozen QAT model's
     8-bit activations lower: the kernel then quantizes with s and gets the int8 values back exactly
     (dynamic per-row quantization would round them again). Like the ExecuTorch partitioner's rule."""
-    source = op.inputs[0]
-    for other in graph.operators:
-        if other.outputs is None or source not in list(other.outputs):
-            continue
-        if op_name(model, other) != "DEQUANTIZE" or tensor_type_name(graph.tensors[other.inputs[0]]) != "INT8":
-            return None
-        q = graph.tensors[other.inputs[0]].quantization
-        if q is None or q.scale is None or len(q.scale) != 1 or (q.zeroPoint is not None and any(q.zeroPoint)):
-            return None
-        scale = float(q.scale[0])
-        return scale if np.isfinite(scale) and scale > 0 else None
-    return None
+    producers = {int(t): other for other in graph.operators for t in (other.outputs if other.outputs is not None
+                                                                       else ())}
+    other = producers.get(int(op.inputs[0]))
+    # The converter may put value-preserving reshapes between the DEQUANTIZE and the FC.
+    while other is not None and op_name(model, other) in VALUE_PRESERVING:
+        other = producers.get(int(other.inputs[0]))
+    if other is None or op_name(model, other) != "DEQUANTIZE" or \
+            tensor_type_name(graph.tensors[other.inputs[0]]) != "INT8":
+        return None
+    q = graph.tensors[other.inputs[0]].quantization
+    if q is None or q.scale is None or len(q.scale) != 1 or (q.zeroPoint is not None and any(q.zeroPoint)):
+        return None
+    scale = float(q.scale[0])
+    return scale if np.isfinite(scale) and scale > 0 else None
+
+
+VALUE_PRESERVING = ("RESHAPE", "TRANSPOSE", "SQUEEZE", "EXPAND_DIMS")
 
 
 def scan_ops(model, graph, schema, kept: list[str]):
