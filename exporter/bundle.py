@@ -24,6 +24,7 @@ class Manifest:
     teacher: dict
     subnets: list[dict] = field(default_factory=list)
     choices: list[dict] = field(default_factory=list)
+    infeasible: list[dict] = field(default_factory=list)  # profiles no option fits (--budget), with the fastest
     artifacts: list[dict] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)   # artifacts that failed parity: not written
     fallbacks: list[str] = field(default_factory=list)
@@ -33,7 +34,7 @@ class Manifest:
     def to_dict(self) -> dict:
         return {"schema": SCHEMA, "model": self.model, "data": self.data, "recipe": self.recipe,
                 "seq_len": self.seq_len, "teacher": self.teacher, "subnets": self.subnets,
-                "choices": self.choices, "artifacts": self.artifacts, "rejected": self.rejected,
+                "choices": self.choices, "infeasible": self.infeasible, "artifacts": self.artifacts, "rejected": self.rejected,
                 "fallbacks": self.fallbacks, "vocab": self.vocab, "tools": self.tools}
 
 

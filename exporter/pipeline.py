@@ -56,16 +56,17 @@ def export(spec: ExportSpec) -> ExportResult:
                  "params": teacher.num_params()}]
         jobs = [Job(FULL, p, b, variant=v) for b in spec.backends for p in spec.precisions
                 for v in (spec.tflite_variants() if (b, p) == ("tflite", "ternary") else ("",))]
-        slices, choices, supernet = TeacherSlices(teacher), [], None
+        slices, choices, infeasible, supernet = TeacherSlices(teacher), [], [], None
         if "ternary" in spec.precisions:
             ternary, supernet, extra = _ternary_source(spec, inputs)
             slices, rows = TeacherSlices(teacher, ternary), rows + extra
     else:
-        inputs, teacher, meta, rows, choices, jobs, slices, supernet = _budget_plan(spec)
+        inputs, teacher, meta, rows, choices, infeasible, jobs, slices, supernet = _budget_plan(spec)
     manifest = Manifest(
         model={**inputs.source.describe(), "config": teacher.cfg.to_dict()},
         data=inputs.describe_data(), recipe={"name": recipe.name, "sha256": recipe.sha256, **recipe.to_dict()},
-        seq_len=inputs.seq_len, teacher=meta["metrics"], subnets=rows, choices=choices, tools=tool_versions())
+        seq_len=inputs.seq_len, teacher=meta["metrics"], subnets=rows, choices=choices, infeasible=infeasible,
+        tools=tool_versions())
     if supernet is not None:
         manifest.recipe["supernet"] = supernet
     out = Path(spec.out)
@@ -120,7 +121,7 @@ def _budget_plan(spec: ExportSpec):
     """Train or reuse the supernet, choose per device, and list the artifacts the choices need."""
     from exporter.compress.supernet import train_supernet
     from exporter.compress.supernet_recipe import load_supernet_recipe
-    from exporter.devices.commands import choose_for_target, needed_artifacts
+    from exporter.devices.commands import needed_artifacts, plan_for_target
 
     supernet_recipe = load_supernet_recipe(spec.supernet_recipe)
     inputs = prepare(spec.model, spec.data, supernet_recipe.seq_len)
@@ -128,12 +129,14 @@ def _budget_plan(spec: ExportSpec):
     teacher, meta = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits,
                                      load_recipe(supernet_recipe.teacher))
     rows = supernet_rows(result.table)
-    choices = choose_for_target(spec.target, spec.budget, rows, device=spec.device, seq_len=inputs.seq_len,
-                                cfg=teacher.cfg, backends=spec.backends)
+    choices, infeasible = plan_for_target(spec.target, spec.budget, rows, device=spec.device,
+                                          seq_len=inputs.seq_len, cfg=teacher.cfg, backends=spec.backends)
+    for item in infeasible:
+        log.warning("left out: %s", item["reason"])
     jobs = jobs_from_choices(needed_artifacts(choices))
     described = {"name": supernet_recipe.name, "sha256": supernet_recipe.sha256, "run": result.checkpoint_dir.name}
-    return (inputs, teacher, meta, rows, choices, jobs, SupernetSlices(result.checkpoint_dir, supernet_recipe),
-            described)
+    return (inputs, teacher, meta, rows, choices, infeasible, jobs,
+            SupernetSlices(result.checkpoint_dir, supernet_recipe), described)
 
 
 def _verify_and_place(backend, lowered, out: Path, name: str, reference: np.ndarray, splits, threads: int,

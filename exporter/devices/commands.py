@@ -11,7 +11,7 @@ from exporter.devices.budget import Budget, parse_budget
 from exporter.devices.fit import load_fit
 from exporter.devices.profile import (NUMBERS, DeviceProfile, Sourced, load_profile, load_profiles, profile_names,
                                       user_profiles_dir, write_user_profile)
-from exporter.devices.selector import select
+from exporter.devices.selector import InfeasibleBudget, select
 from exporter.errors import UserError
 from exporter.model.config import EncoderConfig
 from exporter.spec import BACKENDS
@@ -105,6 +105,26 @@ def choose_for_target(target: str, budget: str | Budget, table_rows: list[dict],
         if not names:
             raise UserError(f"no device profiles for target {target!r}; profiles: {', '.join(profile_names())}")
     return [query(n, budget, table_rows, seq_len, cfg, backends, size_cap) for n in names]
+
+
+def plan_for_target(target: str, budget: str | Budget, table_rows: list[dict], device: str | None = None,
+                    seq_len: int = DEFAULT_SEQ_LEN, cfg: EncoderConfig | dict | None = None,
+                    backends: tuple[str, ...] = BACKENDS, size_cap: int | None = None) -> tuple[list[dict], list[dict]]:
+    """What `export --budget` uses: (choices, infeasible). A profile whose fastest option is over
+    budget is left out and listed in `infeasible` with that option (a budget phone must not cost
+    every other phone its model); an error only when no profile fits, or the one --device does."""
+    if device is not None:
+        return choose_for_target(target, budget, table_rows, device, seq_len, cfg, backends, size_cap), []
+    choices, infeasible = [], []
+    for profile in load_profiles(target):
+        try:
+            choices.append(query(profile.name, budget, table_rows, seq_len, cfg, backends, size_cap))
+        except InfeasibleBudget as err:
+            infeasible.append({"device": profile.name, "budget_ms": parse_budget(budget).ms,
+                               "fastest": err.fastest.to_dict(), "reason": str(err)})
+    if not choices:
+        raise UserError(f"no {target} profile fits {budget}: " + "; ".join(i["reason"] for i in infeasible))
+    return choices, infeasible
 
 
 def needed_artifacts(choices: list[dict]) -> list[dict]:

@@ -60,6 +60,14 @@ class Choice:
                 "reason": self.reason, "runner_up": self.runner_up.to_dict() if self.runner_up else None}
 
 
+class InfeasibleBudget(UserError):
+    """No candidate fits the budget on one device; names the fastest one."""
+
+    def __init__(self, message: str, device: str, fastest: "Candidate"):
+        super().__init__(message)
+        self.device, self.fastest = device, fastest
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
@@ -75,9 +83,9 @@ def choose(candidates: list[Candidate], budget: Budget, device: str = "", size_c
     feasible = sorted((c for c in allowed if c.predicted_ms <= budget.ms), key=Candidate.rank)
     if not feasible:
         fastest = min(allowed, key=lambda c: (c.predicted_ms, c.bytes, c.name))
-        raise UserError(f"no sub-network fits {budget} on {device or 'this device'}: the fastest is "
-                        f"{fastest.name} at {fastest.predicted_ms:.2f} ms predicted; use --budget "
-                        f"{_ceil2(fastest.predicted_ms)}ms or more")
+        raise InfeasibleBudget(f"no sub-network fits {budget} on {device or 'this device'}: the fastest is "
+                               f"{fastest.name} at {fastest.predicted_ms:.2f} ms predicted; use --budget "
+                               f"{_ceil2(fastest.predicted_ms)}ms or more", device, fastest)
     chosen = feasible[0]
     # A table may list the same option twice (e.g. rows merged from two reports): the runner-up
     # is the best *other* option.

@@ -63,3 +63,27 @@ def test_device_modules_do_not_load_runtimes():
             f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == [], out.stdout
+
+
+def test_export_plan_leaves_out_a_profile_no_option_fits(synthetic_fit, table_rows):
+    from exporter.devices.selector import candidates
+    from exporter.model.config import EncoderConfig
+
+    profiles = load_profiles("android")
+    fastest = {p.name: min(c.predicted_ms for c in candidates(table_rows, p, synthetic_fit, EncoderConfig(), 64,
+                                                                ("executorch", "tflite"))) for p in profiles}
+    lo, hi = min(fastest.values()), max(fastest.values())
+    assert lo < hi
+    budget = f"{(lo + hi) / 2:.4f}ms"   # fits the fastest phone, not the slowest
+    with pytest.raises(UserError, match="no sub-network fits"):
+        commands.choose_for_target("android", budget, table_rows)
+    choices, infeasible = commands.plan_for_target("android", budget, table_rows)
+    fit_names = {c["device"] for c in choices}
+    assert fit_names == {n for n, ms in fastest.items() if ms <= (lo + hi) / 2}
+    assert {i["device"] for i in infeasible} == set(fastest) - fit_names
+    for item in infeasible:
+        assert item["fastest"]["predicted_ms"] == pytest.approx(fastest[item["device"]], abs=1e-3)
+        assert "use --budget" in item["reason"]
+    assert all(c == commands.query(c["device"], budget, table_rows) for c in choices)  # query agrees
+    with pytest.raises(UserError, match="no android profile fits"):
+        commands.plan_for_target("android", f"{lo / 2:.4f}ms", table_rows)
