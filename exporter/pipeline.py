@@ -121,7 +121,7 @@ def _budget_plan(spec: ExportSpec):
     """Train or reuse the supernet, choose per device, and list the artifacts the choices need."""
     from exporter.compress.supernet import train_supernet
     from exporter.compress.supernet_recipe import load_supernet_recipe
-    from exporter.devices.commands import needed_artifacts, plan_for_target
+    from exporter.devices.commands import needed_artifacts, plan_for_target, with_offline_companions
 
     supernet_recipe = load_supernet_recipe(spec.supernet_recipe)
     inputs = prepare(spec.model, spec.data, supernet_recipe.seq_len)
@@ -133,7 +133,10 @@ def _budget_plan(spec: ExportSpec):
                                           seq_len=inputs.seq_len, cfg=teacher.cfg, backends=spec.backends)
     for item in infeasible:
         log.warning("left out: %s", item["reason"])
-    jobs = jobs_from_choices(needed_artifacts(choices))
+    needed = needed_artifacts(choices)
+    if spec.target == "android" and "executorch" in spec.backends:
+        needed = with_offline_companions(needed)
+    jobs = jobs_from_choices(needed)
     described = {"name": supernet_recipe.name, "sha256": supernet_recipe.sha256, "run": result.checkpoint_dir.name}
     return (inputs, teacher, meta, rows, choices, infeasible, jobs,
             SupernetSlices(result.checkpoint_dir, supernet_recipe), described)

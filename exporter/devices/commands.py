@@ -127,6 +127,16 @@ def plan_for_target(target: str, budget: str | Budget, table_rows: list[dict], d
     return choices, infeasible
 
 
+def with_offline_companions(needed: list[dict]) -> list[dict]:
+    """For Android: an ExecuTorch twin of every TFLite-only artifact. The offline demo APK runs .pte
+    files only (no registry ships LiteRT's Android libraries), and its selector falls back to the
+    same sub-network on ExecuTorch (android_demo Selector.java, rule 3)."""
+    have = {(n["width"], n["depth"], n["precision"]) for n in needed if n["backend"] == "executorch"}
+    extra = [{**n, "backend": "executorch", "companion": "offline APK twin of the TFLite choice"}
+             for n in needed if n["backend"] == "tflite" and (n["width"], n["depth"], n["precision"]) not in have]
+    return needed + extra
+
+
 def needed_artifacts(choices: list[dict]) -> list[dict]:
     """The distinct (width, depth, precision, backend) artifacts the choices need, in first-use order."""
     seen, out = set(), []

@@ -87,3 +87,13 @@ def test_export_plan_leaves_out_a_profile_no_option_fits(synthetic_fit, table_ro
     assert all(c == commands.query(c["device"], budget, table_rows) for c in choices)  # query agrees
     with pytest.raises(UserError, match="no android profile fits"):
         commands.plan_for_target("android", f"{lo / 2:.4f}ms", table_rows)
+
+
+def test_tflite_choices_get_an_executorch_twin_for_the_offline_apk():
+    needed = [{"width": 0.75, "depth": 1.0, "precision": "int8", "backend": "tflite", "devices": ["galaxy-a54"]},
+              {"width": 0.5, "depth": 1.0, "precision": "int8", "backend": "tflite", "devices": ["kirin-990"]},
+              {"width": 0.5, "depth": 1.0, "precision": "int8", "backend": "executorch", "devices": ["pixel-8"]}]
+    out = commands.with_offline_companions(needed)
+    twins = [n for n in out if n.get("companion")]
+    assert [(n["width"], n["backend"], n["devices"]) for n in twins] == [(0.75, "executorch", ["galaxy-a54"])]
+    assert out[:3] == needed
