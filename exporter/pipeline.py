@@ -54,8 +54,8 @@ def export(spec: ExportSpec) -> ExportResult:
         rows = [{"width": FULL.width, "depth": FULL.depth, "precision": "fp32", "variant": "teacher",
                  "dev_accuracy": meta["metrics"]["dev_accuracy"], "test_accuracy": meta["metrics"]["test_accuracy"],
                  "params": teacher.num_params()}]
-        jobs = [Job(FULL, p, b, variant=v) for b in spec.backends for p in spec.precisions
-                for v in (spec.tflite_variants() if (b, p) == ("tflite", "ternary") else ("",))]
+        jobs = [Job(FULL, p, b, storage=s) for b in spec.backends for p in spec.precisions
+                for s in (spec.tflite_ternary if (b, p) == ("tflite", "ternary") else ("",))]
         slices, choices, infeasible, supernet = TeacherSlices(teacher), [], [], None
         if "ternary" in spec.precisions:
             ternary, supernet, extra = _ternary_source(spec, inputs)
@@ -84,7 +84,7 @@ def export(spec: ExportSpec) -> ExportResult:
                                                        train.mask[:spec.calibration_sentences], job.options))
         if id(piece.reference) not in references:
             references[id(piece.reference)] = torch_logits(piece.reference, dev.ids, dev.mask)
-        gate = "ternary-fallback" if job.variant else lowered.precision
+        gate = "ternary-fallback" if job.fallback else lowered.precision
         entry = _verify_and_place(backend, lowered, out, name, references[id(piece.reference)], inputs.splits,
                                   spec.threads, gate)
         entry.update(width=job.subnet.width, depth=job.subnet.depth, devices=list(job.devices))

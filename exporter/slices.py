@@ -13,6 +13,7 @@ import torch
 from exporter.errors import UserError
 from exporter.model.encoder import extract
 from exporter.model.subnet import FULL, SubnetSpec
+from exporter.spec import TFLITE_TERNARY_STORAGE
 from exporter.verify import THRESHOLDS
 
 
@@ -22,22 +23,19 @@ class Job:
     precision: str            # fp32 | int8 | ternary
     backend: str
     devices: tuple[str, ...] = ()
-    variant: str = ""         # a TFLite ternary storage other than the custom op: "int8" | "int4"
+    storage: str = ""         # a ternary .tflite's spec.TFLITE_TERNARY_STORAGE name; "" elsewhere
 
     @property
     def options(self) -> tuple[tuple[str, str], ...]:
-        return (("custom_ops", TFLITE_TERNARY[self.variant]),) if self.precision == "ternary" and \
-            self.backend == "tflite" else ()
+        return (("custom_ops", TFLITE_TERNARY_STORAGE[self.storage]),) if self.storage else ()
+
+    @property
+    def fallback(self) -> bool:
+        """A ternary .tflite without the custom op (verified with its own gate)."""
+        return self.storage not in ("", "custom-op")
 
     def file_name(self, suffix: str) -> str:
-        return f"{self.subnet.name}-{self.precision}{'-' + self.variant if self.variant else ''}{suffix}"
-
-
-# How a ternary .tflite stores its weights: the DYNAEDGE_TERNARY_FC custom op (2 bits; needs the
-# kernel registered), or a fallback any stock LiteRT runs: int8 or int4 FULLY_CONNECTED weights.
-# User-facing name -> backends.tflite.ternary.lowering custom_ops value ("" is the custom op).
-# (spec.TFLITE_TERNARY_STORAGE are the same three, as the user names them.)
-TFLITE_TERNARY = {"": "on", "int8": "off", "int4": "int4"}
+        return f"{self.subnet.name}-{self.precision}{'-' + self.storage if self.fallback else ''}{suffix}"
 
 
 @dataclass(frozen=True)

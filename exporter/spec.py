@@ -9,7 +9,10 @@ TARGETS = ("android", "linux-arm64", "host")
 BACKENDS = ("executorch", "tflite")
 PRECISIONS = ("fp32", "int8", "ternary")
 DEFAULT_PRECISIONS = ("fp32", "int8")   # ternary needs the supernet's QAT phase: asked for explicitly
-TFLITE_TERNARY_STORAGE = ("custom-op", "int8", "int4")
+# How a ternary .tflite stores its weights, as the user names it -> the TFLite backend's custom_ops
+# option: the 2-bit DYNAEDGE_TERNARY_FC custom op (needs its kernel registered), or a fallback any
+# stock LiteRT runs, int8 or int4 FULLY_CONNECTED weights.
+TFLITE_TERNARY_STORAGE = {"custom-op": "on", "int8": "off", "int4": "int4"}
 
 
 def _check_all(kind: str, values: tuple[str, ...], choices: tuple[str, ...]) -> None:
@@ -57,10 +60,6 @@ class ExportSpec:
                 names = ", ".join(p.name for p in load_profiles(self.target))
                 raise UserError(f"device {self.device!r} is a {profile.target} profile, not {self.target}; "
                                 f"{self.target} profiles: {names}")
-
-    def tflite_variants(self) -> tuple[str, ...]:
-        """Job variants (slices.Job.variant) of the ternary .tflite artifacts asked for."""
-        return tuple("" if v == "custom-op" else v for v in self.tflite_ternary)
 
 
 def split_list(text: str | None) -> tuple[str, ...] | None:

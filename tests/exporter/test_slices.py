@@ -39,9 +39,10 @@ def test_tflite_ternary_variants_are_separate_files_with_their_options():
     from exporter.slices import Job
     from exporter.spec import ExportSpec
 
-    variants = ExportSpec(precisions=("ternary",), tflite_ternary=("custom-op", "int8", "int4")).tflite_variants()
-    jobs = [Job(FULL, "ternary", "tflite", variant=v) for v in variants]
+    storages = ExportSpec(precisions=("ternary",), tflite_ternary=("custom-op", "int8", "int4")).tflite_ternary
+    jobs = [Job(FULL, "ternary", "tflite", storage=s) for s in storages]
     assert [j.file_name(".tflite") for j in jobs] == ["w1-d1-ternary.tflite", "w1-d1-ternary-int8.tflite",
                                                      "w1-d1-ternary-int4.tflite"]
     assert [j.options for j in jobs] == [(("custom_ops", "on"),), (("custom_ops", "off"),), (("custom_ops", "int4"),)]
+    assert [j.fallback for j in jobs] == [False, True, True]
     assert Job(FULL, "ternary", "executorch").options == () and Job(FULL, "int8", "tflite").options == ()
