@@ -39,8 +39,9 @@ def _custom_opcode(model, schema) -> int:
     return len(model.operatorCodes) - 1
 
 
-def _why_not(model, graph, op, schema) -> str | tuple[TernaryLinearSpec, np.ndarray | None]:
-    """(the ternary Linear behind `op`, column scales to apply first or None), or why not."""
+def _why_not(model, graph, op, schema, producers: dict) -> str | tuple[TernaryLinearSpec, np.ndarray | None]:
+    """(the ternary Linear behind `op`, column scales to apply first or None), or why not.
+    `producers`: tensor index -> the operator writing it."""
     opts = op.builtinOptions
     if opts is not None and opts.fusedActivationFunction != schema.ActivationFunctionType.NONE:
         return "fused activation"
@@ -62,17 +63,15 @@ def _why_not(model, graph, op, schema) -> str | tuple[TernaryLinearSpec, np.ndar
         if bias is None or bias.dtype != np.float32 or bias.shape != (weight.shape[0],):
             return "bias is not a constant float32 vector"
     values, scales = found
-    scale = None if col is not None else _dequantized_input_scale(model, graph, op)
+    scale = None if col is not None else _dequantized_input_scale(model, graph, op, producers)
     act = ActivationQuant() if scale is None else ActivationQuant(ActMode.STATIC_PER_TENSOR, scale, -128, 127)
     return TernaryLinearSpec(values, scales, bias, act), col
 
 
-def _dequantized_input_scale(model, graph, op) -> float | None:
+def _dequantized_input_scale(model, graph, op, producers: dict) -> float | None:
     """The scale s when the FC input is DEQUANTIZE(int8, s, zero point 0), as a frozen QAT model's
     8-bit activations lower: the kernel then quantizes with s and gets the int8 values back exactly
     (dynamic per-row quantization would round them again). Like the ExecuTorch partitioner's rule."""
-    producers = {int(t): other for other in graph.operators for t in (other.outputs if other.outputs is not None
-                                                                       else ())}
     other = producers.get(int(op.inputs[0]))
     # The converter may put value-preserving reshapes between the DEQUANTIZE and the FC.
     while other is not None and op_name(model, other) in VALUE_PRESERVING:
@@ -94,10 +93,14 @@ def scan_ops(model, graph, schema, kept: list[str]):
     """Every operator in order as (index, op, match): match = (TernaryLinearSpec, column scale or
     None) for a FULLY_CONNECTED with ternary weights, else None; why each other FULLY_CONNECTED is
     not ternary is appended to `kept`. Shared by the rewrite and both fallbacks."""
+    # Built once from the converted graph: the callers' edits (MULs before column-scaled FCs, whose
+    # input scale is not looked up) do not change who writes an FC's input.
+    producers = {int(t): other for other in graph.operators for t in (other.outputs if other.outputs is not None
+                                                                       else ())}
     for index, op in enumerate(graph.operators):
         match = None
         if op_name(model, op) == "FULLY_CONNECTED":
-            found = _why_not(model, graph, op, schema)
+            found = _why_not(model, graph, op, schema, producers)
             if isinstance(found, str):
                 kept.append(f"op {index}: {found}")
             else:
