@@ -101,34 +101,43 @@ def export(spec: ExportSpec) -> ExportResult:
     return ExportResult(out, manifest.to_dict(), tuple(failed))
 
 
+def _supernet(spec: ExportSpec, inputs):
+    """The supernet of `spec.supernet_recipe`, trained or reused: (its slices, its table, how the
+    manifest names it)."""
+    from exporter.compress.supernet import train_supernet
+    from exporter.compress.supernet_recipe import load_supernet_recipe
+
+    recipe = load_supernet_recipe(spec.supernet_recipe)
+    result = train_supernet(inputs, spec.supernet_recipe)
+    described = {"name": recipe.name, "sha256": recipe.sha256, "run": result.checkpoint_dir.name}
+    return SupernetSlices(result.checkpoint_dir, recipe), result.table, described
+
+
 def _ternary_source(spec: ExportSpec, inputs):
     """Full-size ternary artifacts come from the supernet's ternary QAT phase (trained or reused)."""
-    from exporter.compress.supernet import train_supernet
     from exporter.compress.supernet_recipe import load_supernet_recipe
 
     recipe = load_supernet_recipe(spec.supernet_recipe)
     if recipe.seq_len != inputs.seq_len:
         raise UserError(f"--precision ternary takes the ternary slice of supernet recipe {recipe.name!r} "
                         f"(seq_len {recipe.seq_len}), but the teacher recipe runs at seq_len {inputs.seq_len}")
-    result = train_supernet(inputs, spec.supernet_recipe)
-    rows = [r for r in supernet_rows(result.table) if r["precision"] == "ternary" and
+    slices, table, described = _supernet(spec, inputs)
+    rows = [r for r in supernet_rows(table) if r["precision"] == "ternary" and
             (r["width"], r["depth"]) == (FULL.width, FULL.depth)]
-    described = {"name": recipe.name, "sha256": recipe.sha256, "run": result.checkpoint_dir.name}
-    return SupernetSlices(result.checkpoint_dir, recipe), described, rows
+    return slices, described, rows
 
 
 def _budget_plan(spec: ExportSpec):
     """Train or reuse the supernet, choose per device, and list the artifacts the choices need."""
-    from exporter.compress.supernet import train_supernet
     from exporter.compress.supernet_recipe import load_supernet_recipe
     from exporter.devices.commands import needed_artifacts, plan_for_target, with_offline_companions
 
     supernet_recipe = load_supernet_recipe(spec.supernet_recipe)
     inputs = prepare(spec.model, spec.data, supernet_recipe.seq_len)
-    result = train_supernet(inputs, spec.supernet_recipe)
+    slices, table, described = _supernet(spec, inputs)
     teacher, meta = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits,
                                      load_recipe(supernet_recipe.teacher))
-    rows = supernet_rows(result.table)
+    rows = supernet_rows(table)
     choices, infeasible = plan_for_target(spec.target, spec.budget, rows, device=spec.device,
                                           seq_len=inputs.seq_len, cfg=teacher.cfg, backends=spec.backends)
     for item in infeasible:
@@ -136,10 +145,7 @@ def _budget_plan(spec: ExportSpec):
     needed = needed_artifacts(choices)
     if spec.target == "android" and "executorch" in spec.backends:
         needed = with_offline_companions(needed)
-    jobs = jobs_from_choices(needed)
-    described = {"name": supernet_recipe.name, "sha256": supernet_recipe.sha256, "run": result.checkpoint_dir.name}
-    return (inputs, teacher, meta, rows, choices, infeasible, jobs,
-            SupernetSlices(result.checkpoint_dir, supernet_recipe), described)
+    return inputs, teacher, meta, rows, choices, infeasible, jobs_from_choices(needed), slices, described
 
 
 def _verify_and_place(backend, lowered, out: Path, name: str, reference: np.ndarray, splits, threads: int,
