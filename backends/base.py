@@ -40,6 +40,7 @@ class Lowered:
     delegates: dict[str, int] = field(default_factory=dict)  # op counts per delegate / runtime
     fallbacks: tuple[str, ...] = ()          # anything not lowered as asked, and why
     output_scale: float | None = None        # quantized int8 outputs are dequantized by the runner
+    gate: str | None = None                  # parity thresholds (exporter.verify.THRESHOLDS); None = precision
 
 
 class Runner(Protocol):

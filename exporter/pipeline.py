@@ -84,7 +84,7 @@ def export(spec: ExportSpec) -> ExportResult:
                                                        train.mask[:spec.calibration_sentences], job.options))
         if id(piece.reference) not in references:
             references[id(piece.reference)] = torch_logits(piece.reference, dev.ids, dev.mask)
-        gate = "ternary-fallback" if job.fallback else lowered.precision
+        gate = "ternary-fallback" if job.fallback else lowered.gate or lowered.precision
         entry = _verify_and_place(backend, lowered, out, name, references[id(piece.reference)], inputs.splits,
                                   spec.threads, gate)
         entry.update(width=job.subnet.width, depth=job.subnet.depth, devices=list(job.devices))

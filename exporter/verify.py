@@ -53,6 +53,12 @@ THRESHOLDS = {
     # of using the trained static scales, so logits drift more (26 dB measured on MiniLM); the
     # accuracy bound is the ternary one.
     "ternary-fallback": Thresholds(min_sqnr_db=20.0, max_accuracy_drop=0.002),
+    # The DYNAEDGE_TERNARY_FC .tflite: LiteRT's own stock graph of the same ternary model (fp32 FCs,
+    # no custom op) already sits at 28.8-29.4 dB against PyTorch (one-LSB rounding flips of its
+    # per-tensor 8-bit q/dq steps, backends/tflite/ternary/README.md), and the custom-op file is
+    # 43 dB from that stock graph. 30 dB would reject LiteRT's float noise, not our kernel; the
+    # accuracy bound (0.2 point of the PyTorch ternary model) is the ternary one.
+    "ternary-litert": Thresholds(min_sqnr_db=25.0, max_accuracy_drop=0.002),
 }
 
 

@@ -20,6 +20,7 @@ def test_frozen_qat_model_lowers_and_matches(tiny_model, tiny_inputs, tmp_path, 
     print("\n" + figures)
     if custom_ops == "on":
         assert lowered.delegates.get("tflite:DYNAEDGE_TERNARY_FC", 0) > 0, figures
+        assert lowered.gate == "ternary-litert"
     if custom_ops == "int4":
         assert "(int4 fallback)" in lowered.fallbacks[0], figures
     # The custom op takes each FC input's trained static scale from the DEQUANTIZE in front of it

@@ -50,7 +50,8 @@ def lower_ternary(model: torch.nn.Module, spec: LowerSpec) -> Lowered:
                          f"(kept: {', '.join(result.kept[:3])})")
     scheme = ("DYNAEDGE_TERNARY_FC custom op: 2-bit ternary weights, per-row scales, int8 activations "
               "quantized per row at run time (needs the kernel registered through LiteRT's C API)")
-    return Lowered(result.data, "tflite", "ternary", scheme, op_counts(result.data), _kept(result.kept))
+    return Lowered(result.data, "tflite", "ternary", scheme, op_counts(result.data), _kept(result.kept),
+                   gate="ternary-litert")
 
 
 def _kept(kept: tuple[str, ...]) -> tuple[str, ...]:
