@@ -1,8 +1,9 @@
 """`dynaedge bench`: latency of our artifacts beside the peers, in one run, same machine, same input.
 
-Systems: torch eager fp32, ExecuTorch fp32/int8 (XNNPACK), TFLite fp32/int8 (litert-torch),
-the 2-bit ternary artifacts of the supernet (ExecuTorch delegate, TFLite custom op) when one is
-trained, and ONNX Runtime dynamic int8 of the same encoder — the peer most users would try first.
+Systems: torch eager fp32, ExecuTorch fp32/int8 (XNNPACK), TFLite fp32/static int8/dynamic-range
+int8 (litert-torch), the ternary artifacts of the supernet (ExecuTorch delegate, TFLite custom op
+and its two stock-LiteRT fallbacks) when one is trained, and ONNX Runtime dynamic int8 of the same
+encoder — the peer most users would try first (exporter/bench_systems.py lists them).
 Batch 1, static seq_len, `threads` threads, median and p90 of `runs` timed calls after warm-up.
 """
 

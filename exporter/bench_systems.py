@@ -18,6 +18,22 @@ from exporter.atomic import write_bytes
 from exporter.paths import cache_dir
 
 
+# (system name, backend, precision, lowering options): every variant our exports can write.
+PLAN = (
+    ("executorch-xnnpack", "executorch", "fp32", ()),
+    ("executorch-xnnpack", "executorch", "int8", ()),
+    ("tflite-litert", "tflite", "fp32", ()),
+    ("tflite-litert", "tflite", "int8", ()),  # static int8 first: the summary compares ternary with it
+    ("tflite-litert-dynamic", "tflite", "int8", (("int8_mode", "dynamic"),)),
+)
+TERNARY_PLAN = (
+    ("executorch-ternary", "executorch", "ternary", ()),
+    ("tflite-ternary-op", "tflite", "ternary", ()),
+    ("tflite-ternary-int8fc", "tflite", "ternary", (("custom_ops", "off"),)),
+    ("tflite-ternary-int4fc", "tflite", "ternary", (("custom_ops", "int4"),)),
+)
+
+
 @dataclass(frozen=True)
 class System:
     name: str
@@ -50,15 +66,8 @@ def build_systems(teacher, inputs, seq_len: int, threads: int, ternary=None) -> 
     work = cache_dir("bench", f"{_teacher_key(teacher)}-s{seq_len}")
     calib = LowerSpec("fp32", seq_len, inputs.splits.train.ids[:256], inputs.splits.train.mask[:256])
     systems = [System("torch-eager", "fp32", TorchRunner(teacher), 4 * teacher.num_params())]
-    plan = [("executorch", "fp32"), ("executorch", "int8"), ("tflite", "fp32"), ("tflite", "int8")]
-    for backend_name, precision in tqdm(plan, desc=f"lower for bench (seq {seq_len})", leave=False):
-        backend = get_backend(backend_name)
-        path = work / f"{precision}{backend.suffix}"
-        if not path.exists():
-            spec = LowerSpec(precision, seq_len, calib.calibration_ids, calib.calibration_mask)
-            write_bytes(path, backend.lower(teacher, spec).data)
-        systems.append(System(f"{backend_name}-{'xnnpack' if backend_name == 'executorch' else 'litert'}",
-                              precision, backend.load(path, threads), path.stat().st_size))
+    for item in tqdm(PLAN, desc=f"lower for bench (seq {seq_len})", leave=False):
+        systems.append(_system(teacher, item, calib, work, threads))
     if ternary is not None:
         systems += _ternary_systems(ternary, calib, seq_len, threads)
     onnx_path = work / "int8-dynamic.onnx"
@@ -69,17 +78,21 @@ def build_systems(teacher, inputs, seq_len: int, threads: int, ternary=None) -> 
 
 
 def _ternary_systems(frozen, calib: LowerSpec, seq_len: int, threads: int) -> list[System]:
-    """The 2-bit artifacts: ExecuTorch with DynaedgeTernaryBackend, TFLite with DYNAEDGE_TERNARY_FC."""
+    """The 2-bit artifacts: ExecuTorch with DynaedgeTernaryBackend, TFLite with DYNAEDGE_TERNARY_FC, and
+    the two stock-LiteRT fallbacks (ternary values as int8 / int4 FULLY_CONNECTED weights)."""
     work = cache_dir("bench", f"{_teacher_key(frozen)}-s{seq_len}")
-    out = []
-    for backend_name, system in (("executorch", "executorch-ternary"), ("tflite", "tflite-ternary-op")):
-        backend = get_backend(backend_name)
-        path = work / f"ternary{backend.suffix}"
-        if not path.exists():
-            spec = LowerSpec("ternary", seq_len, calib.calibration_ids, calib.calibration_mask)
-            write_bytes(path, backend.lower(frozen, spec).data)
-        out.append(System(system, "ternary", backend.load(path, threads), path.stat().st_size))
-    return out
+    return [_system(frozen, item, calib, work, threads) for item in TERNARY_PLAN]
+
+
+def _system(model, item: tuple, calib: LowerSpec, work: Path, threads: int) -> System:
+    """Lower `model` as `item` = (system name, backend, precision, options) once, cached in `work`."""
+    name, backend_name, precision, options = item
+    backend = get_backend(backend_name)
+    path = work / f"{name}-{precision}{backend.suffix}"
+    if not path.exists():
+        spec = LowerSpec(precision, calib.seq_len, calib.calibration_ids, calib.calibration_mask, options)
+        write_bytes(path, backend.lower(model, spec).data)
+    return System(name, precision, backend.load(path, threads), path.stat().st_size)
 
 
 def _onnx_dynamic_int8(teacher, calib: LowerSpec, fp32_path: Path, int8_path: Path) -> None:

@@ -31,3 +31,18 @@ def test_bad_bench_specs():
         BenchSpec(seq_lens=(4,))
     with pytest.raises(UserError, match="--runs 2 is too few"):
         BenchSpec(runs=2)
+
+
+def test_bench_plan_names_every_variant_once_and_each_lowers_on_its_backend():
+    from backends.registry import get_backend
+    from exporter.bench_systems import PLAN, TERNARY_PLAN
+
+    plan = PLAN + TERNARY_PLAN
+    files = [(name, precision) for name, _, precision, _ in plan]
+    assert len(set(files)) == len(files), files  # one cached file each
+    for name, backend, precision, options in plan:
+        assert precision in get_backend(backend).precisions, (name, backend, precision)
+    # The TFLite variants the exports write: both int8 modes and the three ternary storages.
+    tflite = {(p, o) for _, b, p, o in plan if b == "tflite"}
+    assert ("int8", (("int8_mode", "dynamic"),)) in tflite
+    assert {("ternary", ()), ("ternary", (("custom_ops", "off"),)), ("ternary", (("custom_ops", "int4"),))} <= tflite
