@@ -67,6 +67,9 @@ def export(args) -> dict:
         storage = storage or ("int8",)
     if storage is not None:
         fields["tflite_ternary"] = storage
+    int8_modes = split_list(args.tflite_int8)
+    if int8_modes is not None:
+        fields["tflite_int8"] = int8_modes
     result = run_export(ExportSpec(**fields))
     if result.failed:
         raise RuntimeError("parity failed, artifacts not written: " + " | ".join(result.failed))

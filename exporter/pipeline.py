@@ -55,7 +55,7 @@ def export(spec: ExportSpec) -> ExportResult:
                  "dev_accuracy": meta["metrics"]["dev_accuracy"], "test_accuracy": meta["metrics"]["test_accuracy"],
                  "params": teacher.num_params()}]
         jobs = [Job(FULL, p, b, storage=s) for b in spec.backends for p in spec.precisions
-                for s in (spec.tflite_ternary if (b, p) == ("tflite", "ternary") else ("",))]
+                for s in _tflite_variants(spec, b, p)]
         slices, choices, infeasible, supernet = TeacherSlices(teacher), [], [], None
         if "ternary" in spec.precisions:
             ternary, supernet, extra = _ternary_source(spec, inputs)
@@ -171,3 +171,10 @@ def _verify_and_place(backend, lowered, out: Path, name: str, reference: np.ndar
         return {**entry, **file_entry(out / name, out)}
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _tflite_variants(spec: ExportSpec, backend: str, precision: str) -> tuple[str, ...]:
+    """The storages / int8 modes asked for a .tflite of `precision`; ("",) = the one default."""
+    if backend != "tflite":
+        return ("",)
+    return {"ternary": spec.tflite_ternary, "int8": spec.tflite_int8}.get(precision, ("",))

@@ -13,7 +13,7 @@ import torch
 from exporter.errors import UserError
 from exporter.model.encoder import extract
 from exporter.model.subnet import FULL, SubnetSpec
-from exporter.spec import TFLITE_TERNARY_STORAGE
+from exporter.spec import TFLITE_INT8_MODES, TFLITE_TERNARY_STORAGE
 from exporter.verify import THRESHOLDS
 
 
@@ -23,19 +23,26 @@ class Job:
     precision: str            # fp32 | int8 | ternary
     backend: str
     devices: tuple[str, ...] = ()
-    storage: str = ""         # a ternary .tflite's spec.TFLITE_TERNARY_STORAGE name; "" elsewhere
+    # A ternary .tflite's spec.TFLITE_TERNARY_STORAGE name, or an int8 .tflite's TFLITE_INT8_MODES
+    # name; "" = the backend's default.
+    storage: str = ""
 
     @property
     def options(self) -> tuple[tuple[str, str], ...]:
-        return (("custom_ops", TFLITE_TERNARY_STORAGE[self.storage]),) if self.storage else ()
+        if not self.storage:
+            return ()
+        if self.precision == "int8":
+            return (("int8_mode", TFLITE_INT8_MODES[self.storage]),)
+        return (("custom_ops", TFLITE_TERNARY_STORAGE[self.storage]),)
 
     @property
     def fallback(self) -> bool:
         """A ternary .tflite without the custom op (verified with its own gate)."""
-        return self.storage not in ("", "custom-op")
+        return self.precision == "ternary" and self.storage not in ("", "custom-op")
 
     def file_name(self, suffix: str) -> str:
-        return f"{self.subnet.name}-{self.precision}{'-' + self.storage if self.fallback else ''}{suffix}"
+        named = self.storage not in ("", "custom-op", "static")  # defaults keep the plain name
+        return f"{self.subnet.name}-{self.precision}{'-' + self.storage if named else ''}{suffix}"
 
 
 @dataclass(frozen=True)

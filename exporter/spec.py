@@ -13,6 +13,10 @@ DEFAULT_PRECISIONS = ("fp32", "int8")   # ternary needs the supernet's QAT phase
 # option: the 2-bit DYNAEDGE_TERNARY_FC custom op (needs its kernel registered), or a fallback any
 # stock LiteRT runs, int8 or int4 FULLY_CONNECTED weights.
 TFLITE_TERNARY_STORAGE = {"custom-op": "on", "int8": "off", "int4": "int4"}
+# How an int8 .tflite quantizes activations -> the TFLite backend's int8_mode option: static int8
+# calibrated on real training sentences (default), or dynamic-range (int8 weights, float
+# activations quantized at run time: no calibration, larger logit drift on some models).
+TFLITE_INT8_MODES = {"static": "static", "dynamic": "dynamic"}
 
 
 def _check_all(kind: str, values: tuple[str, ...], choices: tuple[str, ...]) -> None:
@@ -35,6 +39,7 @@ class ExportSpec:
     # Ternary .tflite storage: "custom-op" (2-bit DYNAEDGE_TERNARY_FC), "int8" / "int4" fallbacks
     # in standard FULLY_CONNECTED (`--no-custom-ops` = "int8"); each listed one is its own artifact.
     tflite_ternary: tuple[str, ...] = ("custom-op",)
+    tflite_int8: tuple[str, ...] = ("static",)   # int8 .tflite modes, one artifact each
     out: Path = Path("bundle")
     threads: int = 2
     calibration_sentences: int = 256
@@ -45,6 +50,9 @@ class ExportSpec:
         _check_all("backend", self.backends, BACKENDS)
         _check_all("precision", self.precisions, PRECISIONS)
         _check_all("TFLite ternary storage", self.tflite_ternary, TFLITE_TERNARY_STORAGE)
+        _check_all("TFLite int8 mode", self.tflite_int8, TFLITE_INT8_MODES)
+        if not self.tflite_ternary or not self.tflite_int8:
+            raise UserError("--tflite-ternary / --tflite-int8 need at least one entry")
         if not self.backends or not self.precisions:
             raise unknown_choice("backend list", "", BACKENDS)
         # Bad budgets and devices fail here, before any training.

@@ -4,7 +4,10 @@ int8 modes: "static" (default) = int8 activations calibrated on real training se
 per-channel int8 weights, on the Linear layers (int8_scope "linear"; "all" adds every op the
 quantizer supports); the word-embedding table stays fp32 (the EMBEDDING_LOOKUP kernel rejects
 per-channel int8 tables); an int8 output tensor is dequantized by the runner with its scale /
-zero point. "dynamic" = dynamic-range int8. Ops left in float are listed as fallbacks.
+zero point. "dynamic" = dynamic-range int8: ai-edge-quantizer's dynamic_wi8c_afp32 on the fp32
+graph's FULLY_CONNECTED ops (per-channel int8 weights, activations quantized per call); the
+converter's own PT2E dynamic mode also quantizes the word table with a non-zero zero point, which
+LiteRT's EMBEDDING_LOOKUP refuses at load time. Ops left in float are listed as fallbacks.
 """
 
 from pathlib import Path
@@ -42,11 +45,12 @@ class TFLiteBackend:
         mode = spec.option("int8_mode", "static")
         if mode not in INT8_MODES:
             raise unknown_choice("int8_mode", mode, INT8_MODES)
-        data = _convert_int8(model, spec, dynamic=mode == "dynamic")
+        data = _dynamic_int8(model, spec) if mode == "dynamic" else _convert_int8(model, spec)
         leftover = float_ops(data)
         fallbacks = (f"ops left in float: {', '.join(f'{k} x{v}' for k, v in leftover.items())}",) if leftover else ()
         scope = spec.option("int8_scope", "linear")
-        scheme = ("dynamic-range int8 (int8 weights, float activations quantized at run time)" if mode == "dynamic"
+        scheme = ("dynamic-range int8 (ai-edge-quantizer: per-channel int8 FULLY_CONNECTED weights, float "
+                  "activations quantized at run time); embeddings fp32" if mode == "dynamic"
                   else f"static int8 activations, per-channel int8 weights (PT2EQuantizer, scope {scope}; "
                        f"float: {spec.option('int8_float_modules', 'ffn_out') or 'none'}); embeddings fp32")
         return Lowered(data, self.name, "int8", scheme, op_counts(data), fallbacks)
@@ -61,7 +65,18 @@ class TFLiteBackend:
         return TFLiteRunner(Path(path), threads)
 
 
-def _convert_int8(model: torch.nn.Module, spec: LowerSpec, dynamic: bool) -> bytes:
+def _dynamic_int8(model: torch.nn.Module, spec: LowerSpec) -> bytes:
+    import litert_torch
+    from ai_edge_quantizer import qtyping, quantizer, recipe
+
+    fp32 = litert_torch.convert(model, spec.example_inputs()).model_content()
+    rules = recipe.dynamic_wi8c_afp32(operation_name=qtyping.TFLOperationName.FULLY_CONNECTED)
+    result = quantizer.Quantizer(bytearray(fp32), rules).quantize(enable_progress_bar=False,
+                                                                  enable_progress_report=False)
+    return bytes(result.quantized_model)
+
+
+def _convert_int8(model: torch.nn.Module, spec: LowerSpec) -> bytes:
     import litert_torch
     from litert_torch.quantize.pt2e_quantizer import get_symmetric_quantization_config
     from litert_torch.quantize.quant_config import QuantConfig
@@ -69,11 +84,11 @@ def _convert_int8(model: torch.nn.Module, spec: LowerSpec, dynamic: bool) -> byt
 
     example = spec.example_inputs()
     graph = torch.export.export(model, example, strict=False).module()
-    config = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=dynamic)
+    config = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)
     wanted = node_predicate(spec.option("int8_scope", "linear"), module_list(spec.option("int8_float_modules", "ffn_out")))
     quantizer = _filtered_quantizer(config, wanted)
     prepared = prepare_pt2e(graph, quantizer)
-    calibrate(prepared, spec, limit=16 if dynamic else 256, desc="calibrate int8 (tflite)")
+    calibrate(prepared, spec, limit=256, desc="calibrate int8 (tflite)")
     converted = convert_pt2e(prepared, fold_quantize=False)
     return litert_torch.convert(converted, example, quant_config=QuantConfig(pt2e_quantizer=quantizer)).model_content()
 
@@ -89,10 +104,7 @@ def _filtered_quantizer(config, wanted):
 
     class FilteredQuantizer(PT2EQuantizer):
         def annotate(self, model):
-            if config.input_activation is not None and config.input_activation.is_dynamic:
-                self._annotate_all_dynamic_patterns(model, config, wanted)
-            else:
-                self._annotate_all_static_patterns(model, config, wanted)
+            self._annotate_all_static_patterns(model, config, wanted)
             propagate_annotation(model)
             return model
 

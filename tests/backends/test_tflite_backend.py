@@ -20,6 +20,16 @@ def test_int8_static_close_to_eager(tiny_model, tiny_inputs, tmp_path):
     assert "static int8 activations" in lowered.quantization and "scope linear" in lowered.quantization
 
 
+def test_int8_dynamic_loads_and_stays_close(tiny_model, tiny_inputs, tmp_path):
+    # The converter's own PT2E dynamic mode wrote a word table EMBEDDING_LOOKUP refused at load time.
+    lowered, parity, scale = lower_and_compare(get_backend("tflite"), tiny_model, *tiny_inputs, "int8", tmp_path,
+                                               options=(("int8_mode", "dynamic"),))
+    print(f"\ndynamic int8 .tflite: SQNR {parity.sqnr_db:.1f} dB, max diff {parity.max_abs_diff:.2e}, scale {scale:.2e}")
+    assert parity.sqnr_db >= 20, f"SQNR {parity.sqnr_db:.1f} dB"
+    assert "dynamic-range int8" in lowered.quantization
+    assert lowered.delegates.get("tflite:FULLY_CONNECTED", 0) > 0 and "tflite:QUANTIZE" not in lowered.delegates
+
+
 def test_unknown_backend():
     from exporter.errors import UserError
     with pytest.raises(UserError, match="unknown backend 'coreml'; choose one of: executorch, tflite"):

@@ -46,3 +46,18 @@ def test_tflite_ternary_variants_are_separate_files_with_their_options():
     assert [j.options for j in jobs] == [(("custom_ops", "on"),), (("custom_ops", "off"),), (("custom_ops", "int4"),)]
     assert [j.fallback for j in jobs] == [False, True, True]
     assert Job(FULL, "ternary", "executorch").options == () and Job(FULL, "int8", "tflite").options == ()
+
+
+def test_tflite_int8_modes_are_separate_files_with_their_options():
+    from exporter.model.subnet import FULL
+    from exporter.pipeline import _tflite_variants
+    from exporter.slices import Job
+    from exporter.spec import ExportSpec
+
+    spec = ExportSpec(tflite_int8=("static", "dynamic"))
+    assert _tflite_variants(spec, "tflite", "int8") == ("static", "dynamic")
+    assert _tflite_variants(spec, "executorch", "int8") == ("",) and _tflite_variants(spec, "tflite", "fp32") == ("",)
+    jobs = [Job(FULL, "int8", "tflite", storage=s) for s in spec.tflite_int8]
+    assert [j.file_name(".tflite") for j in jobs] == ["w1-d1-int8.tflite", "w1-d1-int8-dynamic.tflite"]
+    assert [j.options for j in jobs] == [(("int8_mode", "static"),), (("int8_mode", "dynamic"),)]
+    assert [j.fallback for j in jobs] == [False, False]  # int8 gate either way
