@@ -2,7 +2,7 @@
 (and the ternary ones from the supernet's full-size ternary slice, when a supernet is trained).
 
 Artifacts are built per sequence length (they are static-shape) and cached by the teacher's
-weights hash, so a second bench run only times.
+weights and the backends' source, so a second bench run only times.
 """
 
 import hashlib
@@ -43,10 +43,17 @@ class System:
 
 
 def _teacher_key(teacher) -> str:
+    """Cache key of a model's lowered artifacts: its weights and the lowering code (backends/), so
+    a backend fix never times a stale file."""
     h = hashlib.sha256()
     for name, t in sorted(teacher.state_dict().items()):
         h.update(name.encode())
         h.update(t.detach().contiguous().numpy().tobytes())
+    backends = Path(__file__).resolve().parent.parent / "backends"
+    for source in sorted(backends.rglob("*")):
+        if source.suffix in (".py", ".cpp", ".h", ".c") and source.is_file():
+            h.update(str(source.relative_to(backends)).encode())
+            h.update(source.read_bytes())
     return h.hexdigest()[:16]
 
 

@@ -46,3 +46,24 @@ def test_bench_plan_names_every_variant_once_and_each_lowers_on_its_backend():
     tflite = {(p, o) for _, b, p, o in plan if b == "tflite"}
     assert ("int8", (("int8_mode", "dynamic"),)) in tflite
     assert {("ternary", ()), ("ternary", (("custom_ops", "off"),)), ("ternary", (("custom_ops", "int4"),))} <= tflite
+
+
+def test_artifact_cache_key_follows_weights_and_backend_code(tmp_path, monkeypatch):
+    import torch
+
+    import exporter.bench_systems as systems
+
+    (tmp_path / "exporter").mkdir()
+    (tmp_path / "backends").mkdir()
+    kernel = tmp_path / "backends" / "kernel.cpp"
+    kernel.write_text("int f() { return 1; }")
+    monkeypatch.setattr(systems, "__file__", str(tmp_path / "exporter" / "bench_systems.py"))
+    model = torch.nn.Linear(3, 2)
+    key = systems._teacher_key(model)
+    assert systems._teacher_key(model) == key
+    kernel.write_text("int f() { return 2; }")  # a backend fix: cached artifacts must not be reused
+    changed = systems._teacher_key(model)
+    assert changed != key
+    with torch.no_grad():
+        model.weight.add_(1e-3)
+    assert systems._teacher_key(model) != changed
