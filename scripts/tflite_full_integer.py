@@ -1,0 +1,97 @@
+"""How far a full-integer .tflite of the fine-tuned teacher gets: dev accuracy, SQNR, ops left in float.
+
+Variants (`--variants`, comma list):
+  pt2e-linear      what `dynaedge export` ships: PT2EQuantizer on the Linear layers, FFN outputs float
+  pt2e-linear-ffn  the same with the FFN output projections static int8 too
+  pt2e-all         PT2EQuantizer int8_scope=all (every op pattern it knows), FFN outputs float
+  pt2e-all-ffn     int8_scope=all with the FFN outputs static int8 too
+  aeq-a8           ai-edge-quantizer static_wi8_ai8 on the fp32 .tflite: every op int8
+  aeq-a16          ai-edge-quantizer static_wi8_ai16 (int16 activations; slow reference kernels)
+
+    .venv/bin/python scripts/tflite_full_integer.py --variants pt2e-linear,pt2e-all-ffn,aeq-a8
+"""
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+PT2E = {
+    "pt2e-linear": (),
+    "pt2e-linear-ffn": (("int8_float_modules", ""),),
+    "pt2e-all": (("int8_scope", "all"),),
+    "pt2e-all-ffn": (("int8_scope", "all"), ("int8_float_modules", "")),
+}
+AEQ = ("aeq-a8", "aeq-a16")
+
+
+def _aeq(fp32: bytes, variant: str, ids: np.ndarray, mask: np.ndarray) -> bytes:
+    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_quantizer import quantizer, recipe
+
+    names = Interpreter(model_content=fp32).get_signature_list()["serving_default"]["inputs"]
+    rules = recipe.static_wi8_ai8() if variant == "aeq-a8" else recipe.static_wi8_ai16()
+    q = quantizer.Quantizer(bytearray(fp32), rules)
+    calibration = [{names[0]: ids[i:i + 1].astype(np.int32), names[1]: mask[i:i + 1].astype(np.int32)}
+                   for i in range(len(ids))]
+    return q.quantize(q.calibrate({"serving_default": calibration}, num_threads=2)).quantized_model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", default="pt2e-linear,pt2e-linear-ffn,pt2e-all,pt2e-all-ffn,aeq-a8")
+    parser.add_argument("--calibration", type=int, default=64, help="training sentences for aeq-* calibration")
+    parser.add_argument("--out", default="/tmp/dynaedge-full-integer")
+    args = parser.parse_args()
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    for v in variants:
+        if v not in (*PT2E, *AEQ):
+            parser.error(f"unknown variant {v!r}; choose from: {', '.join((*PT2E, *AEQ))}")
+
+    import torch
+    from pathlib import Path
+
+    from backends.base import LowerSpec
+    from backends.registry import get_backend
+    from backends.tflite.inspect import float_ops
+    from exporter.compress.finetune import finetune_teacher
+    from exporter.compress.recipe import load_recipe
+    from exporter.inputs import prepare
+    from exporter.verify import compare, run_runner
+
+    torch.set_num_threads(2)
+    recipe = load_recipe("finetune")
+    inputs = prepare(None, None, recipe.seq_len)
+    teacher, _ = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, recipe)
+    train, dev = inputs.splits.train, inputs.splits.dev
+    with torch.no_grad():
+        reference = np.concatenate([teacher.eval()(torch.from_numpy(dev.ids[i:i + 64]),
+                                                   torch.from_numpy(dev.mask[i:i + 64])).numpy()
+                                    for i in range(0, len(dev.ids), 64)])
+    backend, out = get_backend("tflite"), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    fp32 = None
+    for variant in variants:
+        start = time.time()
+        if variant in PT2E:
+            spec = LowerSpec("int8", recipe.seq_len, train.ids[:256], train.mask[:256], PT2E[variant])
+            data = backend.lower(teacher, spec).data
+        else:
+            if fp32 is None:
+                fp32 = backend.lower(teacher, LowerSpec("fp32", recipe.seq_len, train.ids[:1], train.mask[:1])).data
+            data = _aeq(fp32, variant, train.ids[:args.calibration], train.mask[:args.calibration])
+        path = out / f"{variant}.tflite"
+        path.write_bytes(data)
+        runner = backend.load(path, 2)
+        # An int16 output (aeq-a16) is not dequantized by the runner: its SQNR is meaningless,
+        # its argmax (accuracy) is not.
+        parity = compare(reference, run_runner(runner, dev.ids, dev.mask, desc=variant), dev.labels)
+        print(json.dumps({"variant": variant, "mb": round(len(data) / 1e6, 2),
+                          "dev": round(parity.dev_accuracy, 4), "fp32_dev": round(parity.reference_accuracy, 4),
+                          "sqnr_db": round(parity.sqnr_db, 1), "float_ops": float_ops(data),
+                          "seconds": round(time.time() - start, 1)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
