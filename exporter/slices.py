@@ -13,7 +13,7 @@ import torch
 from exporter.errors import UserError
 from exporter.model.encoder import extract
 from exporter.model.subnet import FULL, SubnetSpec
-from exporter.spec import TFLITE_INT8_MODES, TFLITE_TERNARY_STORAGE
+from exporter.spec import TFLITE_TERNARY_STORAGE
 from exporter.verify import THRESHOLDS
 
 
@@ -23,7 +23,7 @@ class Job:
     precision: str            # fp32 | int8 | ternary
     backend: str
     devices: tuple[str, ...] = ()
-    # A ternary .tflite's spec.TFLITE_TERNARY_STORAGE name, or an int8 .tflite's TFLITE_INT8_MODES
+    # A ternary .tflite's spec.TFLITE_TERNARY_STORAGE name, or an int8 .tflite's spec.TFLITE_INT8_MODES
     # name; "" = the backend's default.
     storage: str = ""
 
@@ -32,7 +32,7 @@ class Job:
         if not self.storage:
             return ()
         if self.precision == "int8":
-            return (("int8_mode", TFLITE_INT8_MODES[self.storage]),)
+            return (("int8_mode", self.storage),)
         return (("custom_ops", TFLITE_TERNARY_STORAGE[self.storage]),)
 
     @property

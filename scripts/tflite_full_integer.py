@@ -57,6 +57,7 @@ def main() -> None:
     from backends.tflite.inspect import float_ops
     from exporter.compress.finetune import finetune_teacher
     from exporter.compress.recipe import load_recipe
+    from exporter.evaluate import torch_logits
     from exporter.inputs import prepare
     from exporter.verify import compare, run_runner
 
@@ -65,10 +66,7 @@ def main() -> None:
     inputs = prepare(None, None, recipe.seq_len)
     teacher, _ = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, recipe)
     train, dev = inputs.splits.train, inputs.splits.dev
-    with torch.no_grad():
-        reference = np.concatenate([teacher.eval()(torch.from_numpy(dev.ids[i:i + 64]),
-                                                   torch.from_numpy(dev.mask[i:i + 64])).numpy()
-                                    for i in range(0, len(dev.ids), 64)])
+    reference = torch_logits(teacher, dev.ids, dev.mask)
     backend, out = get_backend("tflite"), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     fp32 = None
