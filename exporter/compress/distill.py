@@ -6,7 +6,7 @@
          + logits    * soft cross-entropy(student / T, teacher / T)
          + hard      * cross-entropy(student, labels)
 
-Attention compares pre-softmax scores (TinyBERT) with the padded keys' -10000 set to 0 so the
+Attention compares pre-softmax scores (TinyBERT) with the padded keys' scores set to 0 so the
 mask itself is never part of the error. The student's heads are compared with the teacher's
 *first* heads: rewiring (rewire.py) orders both models' heads by the same importance, so head h of
 a width-sliced student is head h of the teacher. Hidden states of different sizes go through a
@@ -24,9 +24,6 @@ from torch import nn
 from exporter.errors import UserError
 from exporter.model.encoder import Encoder, Features
 from exporter.model.subnet import FULL, SubnetSpec
-
-MASKED_SCORE = -1e2  # scores at or below this are padded keys (the mask adds -10000)
-
 
 @dataclass(frozen=True)
 class LossWeights:
@@ -107,15 +104,13 @@ def soft_cross_entropy(student_logits: torch.Tensor, teacher_logits: torch.Tenso
     return -(target * torch.log_softmax(student_logits / temperature, dim=-1)).sum(-1).mean()
 
 
-def _unmasked(scores: torch.Tensor) -> torch.Tensor:
-    return torch.where(scores <= MASKED_SCORE, torch.zeros_like(scores), scores)
-
-
-def attention_mse(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+def attention_mse(student: torch.Tensor, teacher: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
+    """MSE of the first heads' scores, padded keys (key_mask False) set to 0 in both."""
     heads = student.shape[1]
     if heads > teacher.shape[1]:
         raise ValueError(f"student has {heads} heads, teacher only {teacher.shape[1]}")
-    return F.mse_loss(_unmasked(student), _unmasked(teacher[:, :heads]))
+    zero = student.new_zeros(())
+    return F.mse_loss(torch.where(key_mask, student, zero), torch.where(key_mask, teacher[:, :heads], zero))
 
 
 def distill_loss(student: Features, teacher: Features | None, labels: torch.Tensor, weights: LossWeights,
@@ -138,6 +133,6 @@ def distill_loss(student: Features, teacher: Features | None, labels: torch.Tens
         loss = loss + weights.hidden * sum(F.mse_loss(lift(student.hidden[j]), teacher.hidden[t])
                                            for j, t in enumerate(mapping))
     if weights.attention:
-        loss = loss + weights.attention * sum(attention_mse(student.attention[j], teacher.attention[t])
+        loss = loss + weights.attention * sum(attention_mse(student.attention[j], teacher.attention[t], student.key_mask)
                                               for j, t in enumerate(mapping))
     return loss

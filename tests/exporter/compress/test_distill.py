@@ -43,11 +43,13 @@ def test_student_equal_to_teacher_has_zero_loss(tiny_model, tiny_inputs):
 def test_attention_loss_ignores_padding_and_uses_first_heads():
     torch.manual_seed(0)
     teacher = torch.randn(2, 4, 5, 5)
-    teacher[..., -1] = -10000.0  # a padded key
+    key_mask = torch.ones(2, 1, 1, 5, dtype=torch.bool)
+    key_mask[..., -1] = False  # a padded key
     student = teacher[:, :2].clone()
-    student[..., -1] = -10000.0 + 3.0   # differs only where the mask is
-    assert attention_mse(student, teacher).item() == 0.0
-    assert attention_mse(teacher[:, 2:], teacher).item() > 0.1
+    student[..., -1] += 50.0  # differs only where the mask is
+    assert attention_mse(student, teacher, key_mask).item() == 0.0
+    assert attention_mse(student, teacher, torch.ones_like(key_mask)).item() > 100.0
+    assert attention_mse(teacher[:, 2:], teacher, key_mask).item() > 0.1
 
 
 def test_loss_terms_are_weighted_and_projection_learns(tiny_model, tiny_inputs):
