@@ -25,6 +25,7 @@ PLAN = (
     ("tflite-litert", "tflite", "fp32", ()),
     ("tflite-litert", "tflite", "int8", ()),  # static int8 first: the summary compares ternary with it
     ("tflite-litert-dynamic", "tflite", "int8", (("int8_mode", "dynamic"),)),
+    ("tflite-litert-full", "tflite", "int8", (("int8_mode", "full"),)),
 )
 TERNARY_PLAN = (
     ("executorch-ternary", "executorch", "ternary", ()),

@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "(2-bit DYNAEDGE_TERNARY_FC, default), int8, int4 (stock LiteRT)")
     e.add_argument("--tflite-int8", help="comma list of int8 .tflite modes, one artifact each: static (int8 "
                                          "activations calibrated on training sentences, default), dynamic "
-                                         "(dynamic-range: int8 weights, activations quantized at run time)")
+                                         "(dynamic-range: int8 weights, activations quantized at run time), full "
+                                         "(full-integer: no op left float, some on 16-bit activations)")
     e.add_argument("--no-custom-ops", action="store_true",
                    help="ternary .tflite without the custom op: weights as int8 in FULLY_CONNECTED")
     e.add_argument("--out", default="bundle")

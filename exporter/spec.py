@@ -14,9 +14,9 @@ DEFAULT_PRECISIONS = ("fp32", "int8")   # ternary needs the supernet's QAT phase
 # stock LiteRT runs, int8 or int4 FULLY_CONNECTED weights.
 TFLITE_TERNARY_STORAGE = {"custom-op": "on", "int8": "off", "int4": "int4"}
 # How an int8 .tflite quantizes activations, passed as the TFLite backend's int8_mode option:
-# static int8 calibrated on real training sentences (default), or dynamic-range (int8 weights,
-# float activations quantized at run time).
-TFLITE_INT8_MODES = ("static", "dynamic")
+# static int8 calibrated on real training sentences (default), dynamic-range (int8 weights,
+# float activations quantized at run time), or full-integer (every op integer, a few on 16 bits).
+TFLITE_INT8_MODES = ("static", "dynamic", "full")
 
 
 def _check_all(kind: str, values: tuple[str, ...], choices: tuple[str, ...]) -> None:

@@ -7,8 +7,10 @@ Variants (`--variants`, comma list):
   pt2e-all-ffn     int8_scope=all with the FFN outputs static int8 too
   aeq-a8           ai-edge-quantizer static_wi8_ai8 on the fp32 .tflite: every op int8
   aeq-a16          ai-edge-quantizer static_wi8_ai16 (int16 activations; slow reference kernels)
+  full             what `--tflite-int8 full` ships: backends/tflite/full_integer.RULES
+  mm-<mix>         the per-op study: ai-edge-quantizer with the rules of MIXES[<mix>] (below)
 
-    .venv/bin/python scripts/tflite_full_integer.py --variants pt2e-linear,pt2e-all-ffn,aeq-a8
+    .venv/bin/python scripts/tflite_full_integer.py --variants pt2e-linear,full,mm-matmuls
 """
 
 import argparse
@@ -24,6 +26,20 @@ PT2E = {
     "pt2e-all-ffn": (("int8_scope", "all"), ("int8_float_modules", "")),
 }
 AEQ = ("aeq-a8", "aeq-a16")
+
+
+def _mixes():
+    """The per-op study: which op classes can take 8 / 16 bits (backends/tflite/full_integer.py)."""
+    from backends.tflite.full_integer import EMBED_POOL, LAYER_NORM, MATMULS, RESIDUAL, SOFTMAX
+
+    return {
+        "matmuls": MATMULS,
+        "matmuls-embed16": MATMULS + (EMBED_POOL,),
+        "matmuls-softmax16": MATMULS + (SOFTMAX,),
+        "matmuls-ln16": MATMULS + (LAYER_NORM,),
+        "matmuls-res16": MATMULS + (RESIDUAL,),
+        "matmuls-ln16-res16": MATMULS + (LAYER_NORM, RESIDUAL),
+    }
 
 
 def _aeq(fp32: bytes, variant: str, ids: np.ndarray, mask: np.ndarray) -> bytes:
@@ -45,16 +61,18 @@ def main() -> None:
     parser.add_argument("--out", default="/tmp/dynaedge-full-integer")
     args = parser.parse_args()
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    known = (*PT2E, *AEQ, "full", *(f"mm-{m}" for m in _mixes()))
     for v in variants:
-        if v not in (*PT2E, *AEQ):
-            parser.error(f"unknown variant {v!r}; choose from: {', '.join((*PT2E, *AEQ))}")
+        if v not in known:
+            parser.error(f"unknown variant {v!r}; choose from: {', '.join(known)}")
 
     import torch
     from pathlib import Path
 
     from backends.base import LowerSpec
     from backends.registry import get_backend
-    from backends.tflite.inspect import float_ops
+    from backends.tflite.full_integer import quantize_full_integer
+    from backends.tflite.inspect import float_ops, int16_ops
     from exporter.compress.finetune import finetune_teacher
     from exporter.compress.recipe import load_recipe
     from exporter.evaluate import torch_logits
@@ -65,16 +83,22 @@ def main() -> None:
     recipe = load_recipe("finetune")
     inputs = prepare(None, None, recipe.seq_len)
     teacher, _ = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, recipe)
-    train, dev = inputs.splits.train, inputs.splits.dev
+    train, dev, test = inputs.splits.train, inputs.splits.dev, inputs.splits.test
     reference = torch_logits(teacher, dev.ids, dev.mask)
     backend, out = get_backend("tflite"), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     fp32 = None
     for variant in variants:
         start = time.time()
-        if variant in PT2E:
-            spec = LowerSpec("int8", recipe.seq_len, train.ids[:256], train.mask[:256], PT2E[variant])
+        if variant in PT2E or variant == "full":
+            options = PT2E.get(variant, (("int8_mode", "full"),))
+            spec = LowerSpec("int8", recipe.seq_len, train.ids[:256], train.mask[:256], options)
             data = backend.lower(teacher, spec).data
+        elif variant.startswith("mm-"):
+            if fp32 is None:
+                fp32 = backend.lower(teacher, LowerSpec("fp32", recipe.seq_len, train.ids[:1], train.mask[:1])).data
+            spec = LowerSpec("int8", recipe.seq_len, train.ids[:args.calibration], train.mask[:args.calibration])
+            data = quantize_full_integer(fp32, spec, _mixes()[variant[3:]])
         else:
             if fp32 is None:
                 fp32 = backend.lower(teacher, LowerSpec("fp32", recipe.seq_len, train.ids[:1], train.mask[:1])).data
@@ -85,9 +109,11 @@ def main() -> None:
         # An int16 output (aeq-a16) is not dequantized by the runner: its SQNR is meaningless,
         # its argmax (accuracy) is not.
         parity = compare(reference, run_runner(runner, dev.ids, dev.mask, desc=variant), dev.labels)
+        test_logits = run_runner(runner, test.ids, test.mask, desc=f"{variant} test")
+        test_acc = float((test_logits.argmax(-1) == test.labels).mean())
         print(json.dumps({"variant": variant, "mb": round(len(data) / 1e6, 2),
-                          "dev": round(parity.dev_accuracy, 4), "fp32_dev": round(parity.reference_accuracy, 4),
-                          "sqnr_db": round(parity.sqnr_db, 1), "float_ops": float_ops(data),
+                          "dev": round(parity.dev_accuracy, 4), "test": round(test_acc, 4), "fp32_dev": round(parity.reference_accuracy, 4),
+                          "sqnr_db": round(parity.sqnr_db, 1), "float_ops": float_ops(data), "int16_ops": int16_ops(data),
                           "seconds": round(time.time() - start, 1)}), flush=True)
 
 

@@ -7,7 +7,9 @@ per-channel int8 tables); an int8 output tensor is dequantized by the runner wit
 zero point. "dynamic" = dynamic-range int8: ai-edge-quantizer's dynamic_wi8c_afp32 on the fp32
 graph's FULLY_CONNECTED ops (per-channel int8 weights, activations quantized per call); the
 converter's own PT2E dynamic mode also quantizes the word table with a non-zero zero point, which
-LiteRT's EMBEDDING_LOOKUP refuses at load time. Ops left in float are listed as fallbacks.
+LiteRT's EMBEDDING_LOOKUP refuses at load time. "full" = full-integer: ai-edge-quantizer static
+quantization of every op of the fp32 graph, 16-bit activations where full_integer.RULES say so.
+Ops left in float (and, for "full", ops on 16-bit activations) are listed as fallbacks.
 """
 
 from pathlib import Path
@@ -17,10 +19,10 @@ import torch
 
 from backends.base import LowerSpec, Lowered, calibrate
 from backends.int8_scope import module_list, node_predicate
-from backends.tflite.inspect import float_ops, op_counts
+from backends.tflite.inspect import float_ops, int16_ops, op_counts
 from exporter.errors import unknown_choice
 
-INT8_MODES = ("static", "dynamic")
+INT8_MODES = ("static", "dynamic", "full")
 
 
 class TFLiteBackend:
@@ -45,15 +47,17 @@ class TFLiteBackend:
         mode = spec.option("int8_mode", "static")
         if mode not in INT8_MODES:
             raise unknown_choice("int8_mode", mode, INT8_MODES)
-        data = _dynamic_int8(model, spec) if mode == "dynamic" else _convert_int8(model, spec)
-        leftover = float_ops(data)
-        fallbacks = (f"ops left in float: {', '.join(f'{k} x{v}' for k, v in leftover.items())}",) if leftover else ()
-        scope = spec.option("int8_scope", "linear")
-        scheme = ("dynamic-range int8 (ai-edge-quantizer: per-channel int8 FULLY_CONNECTED weights, float "
-                  "activations quantized at run time); embeddings fp32" if mode == "dynamic"
-                  else f"static int8 activations, per-channel int8 weights (PT2EQuantizer, scope {scope}; "
-                       f"float: {spec.option('int8_float_modules', 'ffn_out') or 'none'}); embeddings fp32")
-        return Lowered(data, self.name, "int8", scheme, op_counts(data), fallbacks)
+        if mode == "full":
+            from backends.tflite.full_integer import quantize_full_integer
+
+            data = quantize_full_integer(litert_torch.convert(model, example).model_content(), spec)
+        else:
+            data = _dynamic_int8(model, spec) if mode == "dynamic" else _convert_int8(model, spec)
+        fallbacks = tuple(f"{what}: {', '.join(f'{k} x{v}' for k, v in ops.items())}"
+                          for what, ops in (("ops left in float", float_ops(data)),
+                                            ("ops on 16-bit activations", int16_ops(data) if mode == "full" else {}))
+                          if ops)
+        return Lowered(data, self.name, "int8", _scheme(mode, spec), op_counts(data), fallbacks)
 
     def load(self, path: Path, threads: int = 2):
         from backends.tflite.ternary.payload import OP_NAME
@@ -63,6 +67,18 @@ class TFLiteBackend:
 
             return LiteRtTernaryRunner(Path(path))
         return TFLiteRunner(Path(path), threads)
+
+
+def _scheme(mode: str, spec: LowerSpec) -> str:
+    if mode == "dynamic":
+        return ("dynamic-range int8 (ai-edge-quantizer: per-channel int8 FULLY_CONNECTED weights, float "
+                "activations quantized at run time); embeddings fp32")
+    if mode == "full":
+        return ("full-integer (ai-edge-quantizer static: per-channel int8 weights, int8 activations, int16 on "
+                "the ops listed in fallbacks); embeddings fp32")
+    return (f"static int8 activations, per-channel int8 weights (PT2EQuantizer, scope "
+            f"{spec.option('int8_scope', 'linear')}; float: {spec.option('int8_float_modules', 'ffn_out') or 'none'}); "
+            f"embeddings fp32")
 
 
 def _dynamic_int8(model: torch.nn.Module, spec: LowerSpec) -> bytes:

@@ -27,8 +27,17 @@ def op_counts(data: bytes) -> dict[str, int]:
     return {"tflite:" + k: v for k, v in sorted(Counter(name for name, _ in _ops(data)).items())}
 
 
+def _compute_ops(data: bytes, first_input) -> dict[str, int]:
+    left = Counter(name for name, ins in _ops(data)
+                   if name not in _LAYOUT_OPS and ins and first_input(ins[0]))
+    return dict(sorted(left.items()))
+
+
 def float_ops(data: bytes) -> dict[str, int]:
     """Compute ops whose first input is not a quantized type (what full-integer left in float)."""
-    left = Counter(name for name, ins in _ops(data)
-                   if name not in _LAYOUT_OPS and ins and ins[0] not in _QUANT_TYPES)
-    return dict(sorted(left.items()))
+    return _compute_ops(data, lambda t: t not in _QUANT_TYPES)
+
+
+def int16_ops(data: bytes) -> dict[str, int]:
+    """Compute ops on 16-bit activations (int16 x int8 kernels: integer, slower than int8)."""
+    return _compute_ops(data, lambda t: t == "INT16")

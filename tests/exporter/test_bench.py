@@ -42,9 +42,11 @@ def test_bench_plan_names_every_variant_once_and_each_lowers_on_its_backend():
     assert len(set(files)) == len(files), files  # one cached file each
     for name, backend, precision, options in plan:
         assert precision in get_backend(backend).precisions, (name, backend, precision)
-    # The TFLite variants the exports write: both int8 modes and the three ternary storages.
+    # The TFLite variants the exports write: every int8 mode and the three ternary storages.
+    from exporter.spec import TFLITE_INT8_MODES
+
     tflite = {(p, o) for _, b, p, o in plan if b == "tflite"}
-    assert ("int8", (("int8_mode", "dynamic"),)) in tflite
+    assert {dict(o).get("int8_mode", "static") for p, o in tflite if p == "int8"} == set(TFLITE_INT8_MODES)
     assert {("ternary", ()), ("ternary", (("custom_ops", "off"),)), ("ternary", (("custom_ops", "int4"),))} <= tflite
 
 
