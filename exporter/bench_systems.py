@@ -44,16 +44,16 @@ class System:
 
 
 def _teacher_key(teacher) -> str:
-    """Cache key of a model's lowered artifacts: its weights and the lowering code (backends/), so
-    a backend fix never times a stale file."""
+    """Cache key of a model's lowered artifacts: its weights and the code that shapes the graph
+    (backends/ and exporter/model/, e.g. the attention mask value), so a fix never times a stale file."""
     h = hashlib.sha256()
     for name, t in sorted(teacher.state_dict().items()):
         h.update(name.encode())
         h.update(t.detach().contiguous().numpy().tobytes())
-    backends = Path(__file__).resolve().parent.parent / "backends"
-    for source in sorted(backends.rglob("*")):
+    root = Path(__file__).resolve().parent.parent
+    for source in sorted([*(root / "backends").rglob("*"), *(root / "exporter" / "model").rglob("*")]):
         if source.suffix in (".py", ".cpp", ".h", ".c") and source.is_file():
-            h.update(str(source.relative_to(backends)).encode())
+            h.update(str(source.relative_to(root)).encode())
             h.update(source.read_bytes())
     return h.hexdigest()[:16]
 

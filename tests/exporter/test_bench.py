@@ -50,7 +50,7 @@ def test_bench_plan_names_every_variant_once_and_each_lowers_on_its_backend():
     assert {("ternary", ()), ("ternary", (("custom_ops", "off"),)), ("ternary", (("custom_ops", "int4"),))} <= tflite
 
 
-def test_artifact_cache_key_follows_weights_and_backend_code(tmp_path, monkeypatch):
+def test_artifact_cache_key_follows_weights_backend_and_model_code(tmp_path, monkeypatch):
     import torch
 
     import exporter.bench_systems as systems
@@ -66,6 +66,10 @@ def test_artifact_cache_key_follows_weights_and_backend_code(tmp_path, monkeypat
     kernel.write_text("int f() { return 2; }")  # a backend fix: cached artifacts must not be reused
     changed = systems._teacher_key(model)
     assert changed != key
+    (tmp_path / "exporter" / "model").mkdir()
+    (tmp_path / "exporter" / "model" / "encoder.py").write_text("MASK_VALUE = -100.0")  # graph-shaping code
+    assert systems._teacher_key(model) != changed
+    changed = systems._teacher_key(model)
     with torch.no_grad():
         model.weight.add_(1e-3)
     assert systems._teacher_key(model) != changed
