@@ -17,7 +17,7 @@ def run_cli(*args, cwd=None):
     (["export", "--precision", "fp16"], "unknown precision 'fp16'; choose one of: fp32, int8, ternary"),
     (["export", "--tflite-ternary", "int2"], "unknown TFLite ternary storage 'int2'; choose one of: custom-op, int4,"),
     (["export", "--no-custom-ops", "--tflite-ternary", "custom-op"], "--no-custom-ops contradicts"),
-    (["export", "--tflite-int8", "static,int16"], "unknown TFLite int8 mode 'int16'; choose one of: dynamic, static"),
+    (["export", "--tflite-int8", "static,int16"], "unknown TFLite int8 mode 'int16'; choose one of: dynamic, full, static"),
     (["export", "--tflite-int8", ","], "--tflite-ternary / --tflite-int8 need at least one entry"),
     (["train", "--recipe", "fast"], "unknown recipe 'fast'; choose one of:"),
     (["export", "--model", "/nonexistent/model"], "model path '/nonexistent/model' does not exist"),
