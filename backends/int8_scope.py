@@ -4,7 +4,7 @@ Scopes:
 - "linear" (default): the Linear layers only; residual adds, LayerNorm, softmax and GELU stay
   float.
 - "all": every op pattern the quantizer supports (linear, add, mul, ...) except the masked
-  softmax, whose additive mask (-1000) would otherwise set the scale of the attention scores.
+  softmax, whose additive mask (encoder.MASK_VALUE) would otherwise set the scale of the attention scores.
 
 FFN output projections read GELU outputs, too heavy-tailed for one static scale: on the
 fine-tuned MiniLM (1,057 dev sentences) static activations everywhere lost 1.0-1.4 points,

@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--tflite-int8", help="comma list of int8 .tflite modes, one artifact each: static (int8 "
                                          "activations calibrated on training sentences, default), dynamic "
                                          "(dynamic-range: int8 weights, activations quantized at run time), full "
-                                         "(full-integer: no op left float, some on 16-bit activations)")
+                                         "(full-integer: integer ops, some on 16-bit activations; LayerNorm's "
+                                         "SQUARED_DIFFERENCE stays float)")
     e.add_argument("--no-custom-ops", action="store_true",
                    help="ternary .tflite without the custom op: weights as int8 in FULLY_CONNECTED")
     e.add_argument("--out", default="bundle")

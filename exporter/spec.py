@@ -15,7 +15,8 @@ DEFAULT_PRECISIONS = ("fp32", "int8")   # ternary needs the supernet's QAT phase
 TFLITE_TERNARY_STORAGE = {"custom-op": "on", "int8": "off", "int4": "int4"}
 # How an int8 .tflite quantizes activations, passed as the TFLite backend's int8_mode option:
 # static int8 calibrated on real training sentences (default), dynamic-range (int8 weights,
-# float activations quantized at run time), or full-integer (every op integer, a few on 16 bits).
+# float activations quantized at run time), or full-integer (integer ops, some on 16 bits, but
+# LayerNorm's SQUARED_DIFFERENCE float).
 TFLITE_INT8_MODES = ("static", "dynamic", "full")
 
 

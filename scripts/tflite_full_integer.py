@@ -8,7 +8,7 @@ Variants (`--variants`, comma list):
   aeq-a8           ai-edge-quantizer static_wi8_ai8 on the fp32 .tflite: every op int8
   aeq-a16          ai-edge-quantizer static_wi8_ai16 (int16 activations; slow reference kernels)
   full             what `--tflite-int8 full` ships: backends/tflite/full_integer.RULES
-  mm-<mix>         the per-op study: ai-edge-quantizer with the rules of MIXES[<mix>] (below)
+  mm-<mix>         the per-op study: ai-edge-quantizer with the rules of _mixes()[<mix>] (below)
 
     .venv/bin/python scripts/tflite_full_integer.py --variants pt2e-linear,full,mm-matmuls
 """
@@ -17,7 +17,6 @@ import argparse
 import json
 import time
 
-import numpy as np
 
 PT2E = {
     "pt2e-linear": (),
@@ -42,16 +41,10 @@ def _mixes():
     }
 
 
-def _aeq(fp32: bytes, variant: str, ids: np.ndarray, mask: np.ndarray) -> bytes:
-    from ai_edge_litert.interpreter import Interpreter
-    from ai_edge_quantizer import quantizer, recipe
+def _aeq_recipe(variant: str):
+    from ai_edge_quantizer import recipe
 
-    names = Interpreter(model_content=fp32).get_signature_list()["serving_default"]["inputs"]
-    rules = recipe.static_wi8_ai8() if variant == "aeq-a8" else recipe.static_wi8_ai16()
-    q = quantizer.Quantizer(bytearray(fp32), rules)
-    calibration = [{names[0]: ids[i:i + 1].astype(np.int32), names[1]: mask[i:i + 1].astype(np.int32)}
-                   for i in range(len(ids))]
-    return q.quantize(q.calibrate({"serving_default": calibration}, num_threads=2)).quantized_model
+    return recipe.static_wi8_ai8() if variant == "aeq-a8" else recipe.static_wi8_ai16()
 
 
 def main() -> None:
@@ -71,7 +64,8 @@ def main() -> None:
 
     from backends.base import LowerSpec
     from backends.registry import get_backend
-    from backends.tflite.full_integer import quantize_full_integer
+    from backends.tflite.full_integer import quantize_static
+    from backends.tflite.full_integer import recipe as aeq_recipe
     from backends.tflite.inspect import float_ops, int16_ops
     from exporter.compress.finetune import finetune_teacher
     from exporter.compress.recipe import load_recipe
@@ -94,15 +88,12 @@ def main() -> None:
             options = PT2E.get(variant, (("int8_mode", "full"),))
             spec = LowerSpec("int8", recipe.seq_len, train.ids[:256], train.mask[:256], options)
             data = backend.lower(teacher, spec).data
-        elif variant.startswith("mm-"):
+        else:  # ai-edge-quantizer on the fp32 .tflite, converted once
             if fp32 is None:
                 fp32 = backend.lower(teacher, LowerSpec("fp32", recipe.seq_len, train.ids[:1], train.mask[:1])).data
             spec = LowerSpec("int8", recipe.seq_len, train.ids[:args.calibration], train.mask[:args.calibration])
-            data = quantize_full_integer(fp32, spec, _mixes()[variant[3:]])
-        else:
-            if fp32 is None:
-                fp32 = backend.lower(teacher, LowerSpec("fp32", recipe.seq_len, train.ids[:1], train.mask[:1])).data
-            data = _aeq(fp32, variant, train.ids[:args.calibration], train.mask[:args.calibration])
+            rules = aeq_recipe(_mixes()[variant[3:]]) if variant.startswith("mm-") else _aeq_recipe(variant)
+            data = quantize_static(fp32, spec, rules, args.calibration)
         path = out / f"{variant}.tflite"
         path.write_bytes(data)
         runner = backend.load(path, 2)

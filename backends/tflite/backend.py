@@ -8,7 +8,7 @@ zero point. "dynamic" = dynamic-range int8: ai-edge-quantizer's dynamic_wi8c_afp
 graph's FULLY_CONNECTED ops (per-channel int8 weights, activations quantized per call); the
 converter's own PT2E dynamic mode also quantizes the word table with a non-zero zero point, which
 LiteRT's EMBEDDING_LOOKUP refuses at load time. "full" = full-integer: ai-edge-quantizer static
-quantization of every op of the fp32 graph, 16-bit activations where full_integer.RULES say so.
+quantization of the fp32 graph per op class (full_integer.RULES: int8 or 16-bit activations).
 Ops left in float (and, for "full", ops on 16-bit activations) are listed as fallbacks.
 """
 
@@ -47,12 +47,13 @@ class TFLiteBackend:
         mode = spec.option("int8_mode", "static")
         if mode not in INT8_MODES:
             raise unknown_choice("int8_mode", mode, INT8_MODES)
-        if mode == "full":
+        if mode == "static":
+            data = _convert_int8(model, spec)
+        else:  # both ai-edge-quantizer modes rewrite the converted fp32 flatbuffer
             from backends.tflite.full_integer import quantize_full_integer
 
-            data = quantize_full_integer(litert_torch.convert(model, example).model_content(), spec)
-        else:
-            data = _dynamic_int8(model, spec) if mode == "dynamic" else _convert_int8(model, spec)
+            fp32 = litert_torch.convert(model, example).model_content()
+            data = _dynamic_int8(fp32) if mode == "dynamic" else quantize_full_integer(fp32, spec)
         fallbacks = tuple(f"{what}: {', '.join(f'{k} x{v}' for k, v in ops.items())}"
                           for what, ops in (("ops left in float", float_ops(data)),
                                             ("ops on 16-bit activations", int16_ops(data) if mode == "full" else {}))
@@ -81,11 +82,9 @@ def _scheme(mode: str, spec: LowerSpec) -> str:
             f"embeddings fp32")
 
 
-def _dynamic_int8(model: torch.nn.Module, spec: LowerSpec) -> bytes:
-    import litert_torch
+def _dynamic_int8(fp32: bytes) -> bytes:
     from ai_edge_quantizer import qtyping, quantizer, recipe
 
-    fp32 = litert_torch.convert(model, spec.example_inputs()).model_content()
     rules = recipe.dynamic_wi8c_afp32(operation_name=qtyping.TFLOperationName.FULLY_CONNECTED)
     result = quantizer.Quantizer(bytearray(fp32), rules).quantize(enable_progress_bar=False,
                                                                   enable_progress_report=False)

@@ -64,6 +64,11 @@ def recipe(rules: tuple[OpRule, ...] = RULES):
 def quantize_full_integer(fp32: bytes, spec: LowerSpec, rules: tuple[OpRule, ...] = RULES,
                           limit: int = CALIBRATION_SENTENCES) -> bytes:
     """Calibrate on spec's training sentences and return the full-integer flatbuffer."""
+    return quantize_static(fp32, spec, recipe(rules), limit)
+
+
+def quantize_static(fp32: bytes, spec: LowerSpec, aeq_recipe, limit: int = CALIBRATION_SENTENCES) -> bytes:
+    """Any ai-edge-quantizer static recipe, calibrated on up to `limit` of spec's training sentences."""
     from ai_edge_litert.interpreter import Interpreter
     from ai_edge_quantizer import quantizer
 
@@ -72,7 +77,7 @@ def quantize_full_integer(fp32: bytes, spec: LowerSpec, rules: tuple[OpRule, ...
     n = min(limit, len(spec.calibration_ids))
     samples = [{ids_name: spec.calibration_ids[i:i + 1].astype(np.int32),
                 mask_name: spec.calibration_mask[i:i + 1].astype(np.int32)} for i in range(n)]
-    q = quantizer.Quantizer(bytearray(fp32), recipe(rules))
+    q = quantizer.Quantizer(bytearray(fp32), aeq_recipe)
     calibration = q.calibrate({"serving_default": samples}, num_threads=2)
     result = q.quantize(calibration, enable_progress_bar=False, enable_progress_report=False)
     return bytes(result.quantized_model)
