@@ -1,14 +1,18 @@
 """Resolve --model and --data into a loaded encoder, its tokenizer and the tokenized splits."""
 
+import logging
 from dataclasses import dataclass
 
 from exporter.compress.finetune import Splits
 from exporter.data.dataset import TaskData
-from exporter.data.sources import load_task
+from exporter.data.sources import data_file, load_task
+from exporter.data.summary import SPLITS, data_summary
 from exporter.data.tokenize import Tokenizer, encode_split
 from exporter.model.default import model_argument
 from exporter.model.encoder import Encoder
 from exporter.model.hf_load import ModelSource, load_encoder
+
+log = logging.getLogger("dynaedge")
 
 
 @dataclass(frozen=True)
@@ -29,10 +33,11 @@ def prepare(model: str | None, data: str | None, seq_len: int) -> Inputs:
     task = load_task(data)
     encoder, source = load_encoder(model_argument(model), num_labels=task.num_labels)
     tokenizer = Tokenizer(source.model_dir)
-    parts, truncated, total = {}, 0, 0
-    for name in ("train", "dev", "test"):
-        examples = getattr(task, name)
-        parts[name], enc = encode_split(tokenizer, examples, seq_len)
-        truncated += enc.truncated
-        total += len(examples)
-    return Inputs(encoder, source, task, tokenizer, Splits(**parts), seq_len, truncated / max(total, 1))
+    parts, truncated = {}, {}
+    for name in SPLITS:
+        parts[name], enc = encode_split(tokenizer, getattr(task, name), seq_len)
+        truncated[name] = enc.truncated
+    if data_file(data) is not None:  # the user's own file: say what was read from it
+        log.info("\n".join(data_summary(task, truncated, seq_len)))
+    total = sum(len(getattr(task, name)) for name in SPLITS)
+    return Inputs(encoder, source, task, tokenizer, Splits(**parts), seq_len, sum(truncated.values()) / max(total, 1))

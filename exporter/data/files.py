@@ -1,14 +1,17 @@
-"""User data files: .csv / .tsv with a `text,label` header, or .jsonl with {"text", "label"}.
+"""User data files: .tsv / .csv (exporter/data/delimited.py) or .jsonl with {"text", "label"} per line.
 
+Every data line is one example. Texts are kept exactly as written (only a CRLF file's '\\r' goes);
+labels lose surrounding spaces. After reading, the examples are checked against the lines they
+came from, so a reader that merged or skipped lines fails loudly instead of training on them.
 Every problem names the file and the line, so a user can fix it without guessing.
 """
 
-import csv
-import io
 import json
+import re
 from pathlib import Path
 
 from exporter.data.dataset import Example, check_examples
+from exporter.data.delimited import is_blank, read_rows, split_lines
 from exporter.errors import UserError, unknown_choice
 
 FORMATS = {".csv": ",", ".tsv": "\t", ".jsonl": None}
@@ -24,27 +27,10 @@ def _decode(path: Path) -> str:
                         f"{err.start}); re-save the file as UTF-8") from None
 
 
-def _rows_delimited(path: Path, text: str, delimiter: str):
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    header = next(reader, None)
-    if header is None:
-        return
-    names = [h.strip().lower() for h in header]
-    if "text" not in names or "label" not in names:
-        raise UserError(f"{path}: line 1 must be a header naming the columns 'text' and 'label' "
-                        f"(found {header!r})")
-    ti, li = names.index("text"), names.index("label")
-    for row in reader:
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(names):
-            raise UserError(f"{path}: line {reader.line_num}: expected {len(names)} fields, found {len(row)}")
-        yield reader.line_num, row[ti], row[li]
-
-
-def _rows_jsonl(path: Path, text: str):
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+def _rows_jsonl(path: Path, lines: list[str]):
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if is_blank(line):
             continue
         try:
             obj = json.loads(line)
@@ -52,7 +38,8 @@ def _rows_jsonl(path: Path, text: str):
             raise UserError(f"{path}: line {number}: not valid JSON ({err.msg})") from None
         if not isinstance(obj, dict) or "text" not in obj or "label" not in obj:
             raise UserError(f"{path}: line {number}: expected an object with 'text' and 'label'")
-        yield number, obj["text"], obj["label"]
+        rows.append((number, obj["text"], obj["label"]))
+    return rows
 
 
 def read_labelled_file(path: Path) -> tuple[list[Example], tuple[str, ...]]:
@@ -64,19 +51,50 @@ def read_labelled_file(path: Path) -> tuple[list[Example], tuple[str, ...]]:
     if suffix not in FORMATS:
         raise unknown_choice("data file type", suffix or path.name, FORMATS)
     text = _decode(path)
-    rows = _rows_jsonl(path, text) if suffix == ".jsonl" else _rows_delimited(path, text, FORMATS[suffix])
-    raw = []
-    for number, sentence, label in rows:
-        if not isinstance(sentence, str) or not sentence.strip():
-            raise UserError(f"{path}: line {number}: empty text")
-        if label is None or str(label).strip() == "":
+    lines = split_lines(text)
+    if suffix == ".jsonl":
+        rows, header = _rows_jsonl(path, lines), None
+    else:
+        rows, header = read_rows(path, text, FORMATS[suffix])
+    raw = [(number, sentence, "" if label is None else str(label).strip()) for number, sentence, label in rows]
+    names = tuple(sorted({label for _, _, label in raw if label}, key=_label_key))
+    for number, sentence, label in raw:
+        if not label:
             raise UserError(f"{path}: line {number}: empty label")
-        raw.append((sentence.strip(), str(label).strip()))
-    names = tuple(sorted({label for _, label in raw}, key=_label_key))
+        check_text(path, number, sentence, names)
+    data_lines = [n for n, line in enumerate(lines, 1) if n != header and not is_blank(line)]
+    check_one_example_per_line(path, data_lines, [number for number, _, _ in raw])
     index = {name: i for i, name in enumerate(names)}
-    examples = [Example(sentence, index[label]) for sentence, label in raw]
+    examples = [Example(sentence, index[label]) for _, sentence, label in raw]
     check_examples(examples, str(path))
     return examples, names
+
+
+def check_text(path: Path, number: int, text, labels: tuple[str, ...]) -> None:
+    """One example is one line of text: not empty, no tab, no line break."""
+    if not isinstance(text, str):
+        raise UserError(f"{path}: line {number}: the text must be a string, found {text!r}")
+    if not text.strip():
+        raise UserError(f"{path}: line {number}: empty text")
+    merged = re.search(r"\t([^\t\n\r]*)[\r\n]*$", text)
+    if merged and merged.group(1).strip() in labels:
+        raise UserError(f"{path}: line {number}: the text ends in '<TAB>{merged.group(1).strip()}', a label: "
+                        "several rows read as one? (check the quotes on this line)")
+    for char, name in (("\t", "a tab"), ("\n", "a line break"), ("\r", "a carriage return")):
+        if char in text:
+            raise UserError(f"{path}: line {number}: the text contains {name}; an example is one line "
+                            "of text (replace it with a space)")
+
+
+def check_one_example_per_line(path: Path, data_lines: list[int], example_lines: list[int]) -> None:
+    """The examples came one from each data line (not the header, not a blank line), in order."""
+    if data_lines == example_lines:
+        return
+    diverge = next((d for d, e in zip(data_lines, example_lines) if d != e),
+                   data_lines[len(example_lines)] if len(data_lines) > len(example_lines)
+                   else example_lines[len(data_lines)])
+    raise UserError(f"{path}: line {diverge}: {len(example_lines)} examples read from {len(data_lines)} data "
+                    f"lines; examples and lines diverge from line {diverge} on")
 
 
 def _label_key(label: str):

