@@ -11,12 +11,9 @@ from typing import Protocol
 import numpy as np
 import torch
 
-PRECISIONS = ("fp32", "int8", "ternary")
-
-
 @dataclass(frozen=True)
 class LowerSpec:
-    precision: str                 # one of PRECISIONS the backend supports
+    precision: str                 # a backends.variant.PRECISIONS key the backend supports
     seq_len: int                   # artifacts are static-shape: batch 1 x seq_len
     calibration_ids: np.ndarray    # int32 [n, seq_len] real training sentences for int8 calibration
     calibration_mask: np.ndarray
@@ -40,7 +37,6 @@ class Lowered:
     delegates: dict[str, int] = field(default_factory=dict)  # op counts per delegate / runtime
     fallbacks: tuple[str, ...] = ()          # anything not lowered as asked, and why
     output_scale: float | None = None        # quantized int8 outputs are dequantized by the runner
-    gate: str | None = None                  # parity thresholds (exporter.verify.THRESHOLDS); None = precision
 
 
 class Runner(Protocol):

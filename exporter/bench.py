@@ -1,9 +1,9 @@
 """`dynaedge bench`: latency of our artifacts beside the peers, in one run, same machine, same input.
 
-Systems: torch eager fp32, ExecuTorch fp32/int8 (XNNPACK), TFLite fp32/static int8/dynamic-range
-int8 (litert-torch), the ternary artifacts of the supernet (ExecuTorch delegate, TFLite custom op
-and its two stock-LiteRT fallbacks) when one is trained, and ONNX Runtime dynamic int8 of the same
-encoder — the peer most users would try first (exporter/bench_systems.py lists them).
+Systems: torch eager fp32, every variant of the backends' tables (backends/*/variants.py) lowered
+from the teacher, the ternary ones from the supernet's full-size ternary slice when one is
+trained, and ONNX Runtime dynamic int8 of the same encoder — the peer most users would try
+first (exporter/bench_systems.py builds them).
 Batch 1, static seq_len, `threads` threads, median and p90 of `runs` timed calls after warm-up.
 """
 
@@ -92,6 +92,7 @@ def run_bench(spec: BenchSpec) -> dict:
 
 def _ternary_model(manifest: dict, data_arg, recipe_name: str):
     """The supernet's frozen full-size ternary slice, or (None, a note saying why there is none)."""
+    from backends.registry import find_variant
     from exporter.compress.supernet import read_table, supernet_run_dir
     from exporter.compress.supernet_recipe import load_supernet_recipe
     from exporter.inputs import prepare
@@ -104,7 +105,7 @@ def _ternary_model(manifest: dict, data_arg, recipe_name: str):
     if read_table(run_dir) is None:
         return None, {"ternary": f"skipped: no finished supernet for recipe {recipe_name!r} "
                                  f"(`dynaedge train --recipe {recipe_name}` trains one)"}
-    frozen = SupernetSlices(run_dir, recipe).get(Job(FULL, "ternary", "executorch")).model
+    frozen = SupernetSlices(run_dir, recipe).get(Job(FULL, find_variant("executorch", "ternary"))).model
     return frozen, {"ternary": f"full-size ternary slice of supernet {run_dir.name}"}
 
 
@@ -115,9 +116,8 @@ def _summary(rows: list[dict]) -> dict:
     for seq_len in sorted({r["seq_len"] for r in rows}):
         for r in rows:
             if r["seq_len"] == seq_len and r["precision"] == "ternary":
-                backend = r["system"].split("-")[0]
-                int8 = [x for x in rows if x["seq_len"] == seq_len and x["precision"] == "int8"
-                        and x["system"].startswith(backend)]
+                backend = r["system"].split("-")[0]  # the static int8 file of the same backend
+                int8 = [x for x in rows if x["seq_len"] == seq_len and x["system"] == f"{backend}-int8"]
                 if int8:
                     out[f"seq{seq_len}_{r['system']}_vs_{int8[0]['system']}_int8"] = (
                         f"{r['median_ms']:.2f} ms / {int8[0]['median_ms']:.2f} ms = "

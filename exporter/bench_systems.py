@@ -13,26 +13,15 @@ import numpy as np
 import torch
 
 from backends.base import LowerSpec
-from backends.registry import get_backend
+from backends.registry import get_backend, variants
+from backends.variant import Variant
 from exporter.atomic import write_bytes
 from exporter.paths import cache_dir
 
 
-# (system name, backend, precision, lowering options): every variant our exports can write.
-PLAN = (
-    ("executorch-xnnpack", "executorch", "fp32", ()),
-    ("executorch-xnnpack", "executorch", "int8", ()),
-    ("tflite-litert", "tflite", "fp32", ()),
-    ("tflite-litert", "tflite", "int8", ()),  # static int8 first: the summary compares ternary with it
-    ("tflite-litert-dynamic", "tflite", "int8", (("int8_mode", "dynamic"),)),
-    ("tflite-litert-full", "tflite", "int8", (("int8_mode", "full"),)),
-)
-TERNARY_PLAN = (
-    ("executorch-ternary", "executorch", "ternary", ()),
-    ("tflite-ternary-op", "tflite", "ternary", ()),
-    ("tflite-ternary-int8fc", "tflite", "ternary", (("custom_ops", "off"),)),
-    ("tflite-ternary-int4fc", "tflite", "ternary", (("custom_ops", "int4"),)),
-)
+def system_name(variant: Variant) -> str:
+    """"executorch-int8-dynamic": one bench row per variant of the backends' tables."""
+    return f"{variant.backend}-{variant.name}"
 
 
 @dataclass(frozen=True)
@@ -74,8 +63,9 @@ def build_systems(teacher, inputs, seq_len: int, threads: int, ternary=None) -> 
     work = cache_dir("bench", f"{_teacher_key(teacher)}-s{seq_len}")
     calib = LowerSpec("fp32", seq_len, inputs.splits.train.ids[:256], inputs.splits.train.mask[:256])
     systems = [System("torch-eager", "fp32", TorchRunner(teacher), 4 * teacher.num_params())]
-    for item in tqdm(PLAN, desc=f"lower for bench (seq {seq_len})", leave=False):
-        systems.append(_system(teacher, item, calib, work, threads))
+    plain = [v for v in variants() if v.precision != "ternary"]
+    for variant in tqdm(plain, desc=f"lower for bench (seq {seq_len})", leave=False):
+        systems.append(_system(teacher, variant, calib, work, threads))
     if ternary is not None:
         systems += _ternary_systems(ternary, calib, seq_len, threads)
     onnx_path = work / "int8-dynamic.onnx"
@@ -86,21 +76,21 @@ def build_systems(teacher, inputs, seq_len: int, threads: int, ternary=None) -> 
 
 
 def _ternary_systems(frozen, calib: LowerSpec, seq_len: int, threads: int) -> list[System]:
-    """The 2-bit artifacts: ExecuTorch with DynaedgeTernaryBackend, TFLite with DYNAEDGE_TERNARY_FC, and
-    the two stock-LiteRT fallbacks (ternary values as int8 / int4 FULLY_CONNECTED weights)."""
+    """Every ternary variant (2-bit delegate and custom op, and the stock-runtime int8 / int4 storages)
+    of the supernet's frozen full-size ternary slice."""
     work = cache_dir("bench", f"{_teacher_key(frozen)}-s{seq_len}")
-    return [_system(frozen, item, calib, work, threads) for item in TERNARY_PLAN]
+    return [_system(frozen, v, calib, work, threads) for v in variants() if v.precision == "ternary"]
 
 
-def _system(model, item: tuple, calib: LowerSpec, work: Path, threads: int) -> System:
-    """Lower `model` as `item` = (system name, backend, precision, options) once, cached in `work`."""
-    name, backend_name, precision, options = item
-    backend = get_backend(backend_name)
-    path = work / f"{name}-{precision}{backend.suffix}"
+def _system(model, variant: Variant, calib: LowerSpec, work: Path, threads: int) -> System:
+    """Lower `model` as `variant` once, cached in `work`."""
+    backend = get_backend(variant.backend)
+    path = work / variant.file_name("bench")
     if not path.exists():
-        spec = LowerSpec(precision, calib.seq_len, calib.calibration_ids, calib.calibration_mask, options)
+        spec = LowerSpec(variant.precision, calib.seq_len, calib.calibration_ids, calib.calibration_mask,
+                         variant.options)
         write_bytes(path, backend.lower(model, spec).data)
-    return System(name, precision, backend.load(path, threads), path.stat().st_size)
+    return System(system_name(variant), variant.precision, backend.load(path, threads), path.stat().st_size)
 
 
 def _onnx_dynamic_int8(teacher, calib: LowerSpec, fp32_path: Path, int8_path: Path) -> None:

@@ -35,13 +35,25 @@ def _summary(command: str, result: dict) -> str:
     return json.dumps(result, indent=2)
 
 
+def _variant_table() -> str:
+    """`export --help`'s list of variants, read from the backends' tables (pure data, cheap)."""
+    from backends.registry import variants
+    from backends.variant import RUNTIMES
+
+    lines = ["variants (--variant; * = the default of its precision):"]
+    for v in variants():
+        lines.append(f"  {v.backend:<11}{v.name + ('*' if v.default else ''):<15}{v.scheme}")
+        lines.append(f"  {'':<26}runs on: {RUNTIMES[v.runtime].description}; parity gate: {v.gate}")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dynaedge", description="Small, fast, verified BERT models for phones.")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
 
-    def command(name, help_text, inputs=True):
-        sp = sub.add_parser(name, help=help_text)
+    def command(name, help_text, inputs=True, epilog=None):
+        sp = sub.add_parser(name, help=help_text, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
         sp.add_argument("--json", action="store_true", help="print one JSON document on stdout")
         sp.add_argument("--threads", type=int, default=2)
         if inputs:
@@ -57,20 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     r = command("report", "the supernet accuracy table (width x depth x precision, dev and test)")
     r.add_argument("--recipe", default="quick")
     r.add_argument("--student-layers", type=int)
-    e = command("export", "lower, verify and bundle on-device models")
+    e = command("export", "lower, verify and bundle on-device models", epilog=_variant_table())
     e.add_argument("--target", default="android")
     e.add_argument("--backend", help="comma list: executorch,tflite")
     e.add_argument("--precision", help="comma list: fp32,int8,ternary (default fp32,int8; ternary = the "
-                                       "supernet's full-size ternary slice, trained or reused)")
-    e.add_argument("--tflite-ternary", help="comma list of ternary .tflite storages, one artifact each: custom-op "
-                                            "(2-bit DYNAEDGE_TERNARY_FC, default), int8, int4 (stock LiteRT)")
-    e.add_argument("--tflite-int8", help="comma list of int8 .tflite modes, one artifact each: static (int8 "
-                                         "activations calibrated on training sentences, default), dynamic "
-                                         "(dynamic-range: int8 weights, activations quantized at run time), full "
-                                         "(full-integer: integer ops, some on 16-bit activations; LayerNorm's "
-                                         "SQUARED_DIFFERENCE stays float)")
-    e.add_argument("--no-custom-ops", action="store_true",
-                   help="ternary .tflite without the custom op: weights as int8 in FULLY_CONNECTED")
+                                       "supernet's full-size ternary slice, trained or reused): each backend's "
+                                       "default variant of each")
+    e.add_argument("--variant", help="comma list of variants instead of --precision's defaults (with --budget: "
+                                     "the candidates); see the table below", metavar="NAMES")
+    e.add_argument("--custom-ops", action="store_true",
+                   help="--budget: LiteRT choices may use our DYNAEDGE_TERNARY_FC op (the app must register it)")
     e.add_argument("--out", default="bundle")
     e.add_argument("--budget", help='latency budget per device, "5ms" | "5 ms" | "0.005s" | "5000us": choose '
                                     "sub-networks from the supernet (trained or reused) for every profile")
@@ -80,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--device", required=True)
     q.add_argument("--budget", required=True, help='"5ms", "5 ms", "0.005s" or "5000us"')
     q.add_argument("--bundle", help="take sub-networks from this bundle's manifest (default: the supernet table)")
+    q.add_argument("--runtime", default="executorch", help="executorch (what the demo app runs) or litert")
     q.add_argument("--recipe", default="quick")
     pr = sub.add_parser("profile", help="device profiles: list, show, calibrate (host), import (phone JSON)")
     psub = pr.add_subparsers(dest="profile_command", required=True)

@@ -53,23 +53,15 @@ def export(args) -> dict:
     from exporter.pipeline import export as run_export
     from exporter.spec import ExportSpec, split_list
 
+    from exporter.devices.budget import parse_budget
+
     fields = {"target": args.target, "model": args.model, "data": args.data, "out": Path(args.out),
-              "threads": args.threads, "budget": args.budget, "device": args.device,
-              "supernet_recipe": args.recipe}
-    for name in ("backend", "precision"):
+              "threads": args.threads, "device": args.device, "supernet_recipe": args.recipe,
+              "custom_ops": args.custom_ops, "budget": None if args.budget is None else parse_budget(args.budget)}
+    for name in ("backend", "precision", "variant"):
         chosen = split_list(getattr(args, name))
         if chosen is not None:
             fields[name + "s"] = chosen
-    storage = split_list(args.tflite_ternary)
-    if args.no_custom_ops:
-        if storage and "custom-op" in storage:
-            raise UserError("--no-custom-ops contradicts --tflite-ternary custom-op; drop one of them")
-        storage = storage or ("int8",)
-    if storage is not None:
-        fields["tflite_ternary"] = storage
-    int8_modes = split_list(args.tflite_int8)
-    if int8_modes is not None:
-        fields["tflite_int8"] = int8_modes
     result = run_export(ExportSpec(**fields))
     if result.failed:
         raise RuntimeError("parity failed, artifacts not written: " + " | ".join(result.failed))
@@ -90,7 +82,7 @@ def query(args) -> dict:
 
         # The rows export chooses from (pipeline._budget_plan), so query and export agree.
         rows, seq_len, cfg = supernet_rows(supernet_table(args.model, args.data, args.recipe)), 64, None
-    return choose(args.device, args.budget, rows, seq_len=seq_len, cfg=cfg)
+    return choose(args.device, args.budget, rows, seq_len=seq_len, cfg=cfg, family=args.runtime)
 
 
 def profile(args) -> dict:

@@ -54,10 +54,9 @@ def export(spec: ExportSpec) -> ExportResult:
         rows = [{"width": FULL.width, "depth": FULL.depth, "precision": "fp32", "variant": "teacher",
                  "dev_accuracy": meta["metrics"]["dev_accuracy"], "test_accuracy": meta["metrics"]["test_accuracy"],
                  "params": teacher.num_params()}]
-        jobs = [Job(FULL, p, b, storage=s) for b in spec.backends for p in spec.precisions
-                for s in _tflite_variants(spec, b, p)]
+        jobs = [Job(FULL, v) for v in spec.file_variants()]
         slices, choices, infeasible, supernet = TeacherSlices(teacher), [], [], None
-        if "ternary" in spec.precisions:
+        if any(job.precision == "ternary" for job in jobs):
             ternary, supernet, extra = _ternary_source(spec, inputs)
             slices, rows = TeacherSlices(teacher, ternary), rows + extra
     else:
@@ -76,18 +75,18 @@ def export(spec: ExportSpec) -> ExportResult:
     references: dict[int, np.ndarray] = {}  # PyTorch dev logits per reference model (the teacher serves many jobs)
     for job in jobs:
         backend = get_backend(job.backend)
-        name = job.file_name(backend.suffix)
+        name = job.file_name
         piece = slices.get(job)
         log.info("lowering %s%s", name, f" for {', '.join(job.devices)}" if job.devices else "")
         lowered = backend.lower(piece.model, LowerSpec(job.precision, inputs.seq_len,
                                                        train.ids[:spec.calibration_sentences],
-                                                       train.mask[:spec.calibration_sentences], job.options))
+                                                       train.mask[:spec.calibration_sentences], job.variant.options))
         if id(piece.reference) not in references:
             references[id(piece.reference)] = torch_logits(piece.reference, dev.ids, dev.mask)
-        gate = "ternary-fallback" if job.fallback else lowered.gate or lowered.precision
         entry = _verify_and_place(backend, lowered, out, name, references[id(piece.reference)], inputs.splits,
-                                  spec.threads, gate)
-        entry.update(width=job.subnet.width, depth=job.subnet.depth, devices=list(job.devices))
+                                  spec.threads, job.variant.gate)
+        entry.update(width=job.subnet.width, depth=job.subnet.depth, variant=job.variant.name,
+                     runtime=job.variant.runtime, devices=list(job.devices))
         if entry.get("failures"):
             manifest.rejected.append(entry)
             failed.append(f"{name}: {'; '.join(entry['failures'])}")
@@ -130,7 +129,7 @@ def _ternary_source(spec: ExportSpec, inputs):
 def _budget_plan(spec: ExportSpec):
     """Train or reuse the supernet, choose per device, and list the artifacts the choices need."""
     from exporter.compress.supernet_recipe import load_supernet_recipe
-    from exporter.devices.commands import needed_artifacts, plan_for_target, with_offline_companions
+    from exporter.devices.commands import needed_artifacts, plan_for_target
 
     supernet_recipe = load_supernet_recipe(spec.supernet_recipe)
     inputs = prepare(spec.model, spec.data, supernet_recipe.seq_len)
@@ -139,13 +138,12 @@ def _budget_plan(spec: ExportSpec):
                                      load_recipe(supernet_recipe.teacher))
     rows = supernet_rows(table)
     choices, infeasible = plan_for_target(spec.target, spec.budget, rows, device=spec.device,
-                                          seq_len=inputs.seq_len, cfg=teacher.cfg, backends=spec.backends)
+                                          seq_len=inputs.seq_len, cfg=teacher.cfg,
+                                          variants=spec.candidate_variants())
     for item in infeasible:
         log.warning("left out: %s", item["reason"])
-    needed = needed_artifacts(choices)
-    if spec.target == "android" and "executorch" in spec.backends:
-        needed = with_offline_companions(needed)
-    return inputs, teacher, meta, rows, choices, infeasible, jobs_from_choices(needed), slices, described
+    return inputs, teacher, meta, rows, choices, infeasible, jobs_from_choices(needed_artifacts(choices)), \
+        slices, described
 
 
 def _verify_and_place(backend, lowered, out: Path, name: str, reference: np.ndarray, splits, threads: int,
@@ -172,9 +170,3 @@ def _verify_and_place(backend, lowered, out: Path, name: str, reference: np.ndar
     finally:
         tmp.unlink(missing_ok=True)
 
-
-def _tflite_variants(spec: ExportSpec, backend: str, precision: str) -> tuple[str, ...]:
-    """The storages / int8 modes asked for a .tflite of `precision`; ("",) = the one default."""
-    if backend != "tflite":
-        return ("",)
-    return {"ternary": spec.tflite_ternary, "int8": spec.tflite_int8}.get(precision, ("",))

@@ -10,39 +10,33 @@ from dataclasses import dataclass
 
 import torch
 
+from backends.registry import get_variant
+from backends.variant import Variant
 from exporter.errors import UserError
 from exporter.model.encoder import extract
 from exporter.model.subnet import FULL, SubnetSpec
-from exporter.spec import TFLITE_TERNARY_STORAGE
 from exporter.verify import THRESHOLDS
 
 
 @dataclass(frozen=True)
 class Job:
+    """One file to write: a sub-network as one variant of the backends' tables."""
+
     subnet: SubnetSpec
-    precision: str            # fp32 | int8 | ternary
-    backend: str
+    variant: Variant
     devices: tuple[str, ...] = ()
-    # A ternary .tflite's spec.TFLITE_TERNARY_STORAGE name, or an int8 .tflite's spec.TFLITE_INT8_MODES
-    # name; "" = the backend's default.
-    storage: str = ""
 
     @property
-    def options(self) -> tuple[tuple[str, str], ...]:
-        if not self.storage:
-            return ()
-        if self.precision == "int8":
-            return (("int8_mode", self.storage),)
-        return (("custom_ops", TFLITE_TERNARY_STORAGE[self.storage]),)
+    def precision(self) -> str:
+        return self.variant.precision
 
     @property
-    def fallback(self) -> bool:
-        """A ternary .tflite without the custom op (verified with its own gate)."""
-        return self.precision == "ternary" and self.storage not in ("", "custom-op")
+    def backend(self) -> str:
+        return self.variant.backend
 
-    def file_name(self, suffix: str) -> str:
-        named = self.storage not in ("", "custom-op", "static")  # defaults keep the plain name
-        return f"{self.subnet.name}-{self.precision}{'-' + self.storage if named else ''}{suffix}"
+    @property
+    def file_name(self) -> str:
+        return self.variant.file_name(self.subnet.name)
 
 
 @dataclass(frozen=True)
@@ -118,5 +112,4 @@ def supernet_rows(table: dict) -> list[dict]:
 
 
 def jobs_from_choices(needed: list[dict]) -> list[Job]:
-    return [Job(SubnetSpec(n["width"], n["depth"]), n["precision"], n["backend"], tuple(n["devices"]))
-            for n in needed]
+    return [Job(SubnetSpec(n["width"], n["depth"]), get_variant(n["variant"]), tuple(n["devices"])) for n in needed]

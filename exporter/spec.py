@@ -1,23 +1,22 @@
-"""ExportSpec: everything `dynaedge export` needs, validated once, passed whole."""
+"""ExportSpec: everything `dynaedge export` needs, validated once, passed whole.
+
+What a file *is* (backend, precision, mode, storage, gate, runtime) lives in the backends'
+variant tables (backends/variant.py, backends/*/variants.py); this spec only says which.
+"""
 
 from dataclasses import dataclass
 from pathlib import Path
 
+from backends.registry import backend_names, variant_names, variants
+from backends.variant import PRECISIONS as PRECISION_FACTS
+from backends.variant import Variant
+from exporter.devices.budget import Budget, parse_budget
 from exporter.errors import UserError, unknown_choice
 
 TARGETS = ("android", "linux-arm64", "host")
-BACKENDS = ("executorch", "tflite")
-PRECISIONS = ("fp32", "int8", "ternary")
+BACKENDS = backend_names()
+PRECISIONS = tuple(PRECISION_FACTS)
 DEFAULT_PRECISIONS = ("fp32", "int8")   # ternary needs the supernet's QAT phase: asked for explicitly
-# How a ternary .tflite stores its weights, as the user names it -> the TFLite backend's custom_ops
-# option: the 2-bit DYNAEDGE_TERNARY_FC custom op (needs its kernel registered), or a fallback any
-# stock LiteRT runs, int8 or int4 FULLY_CONNECTED weights.
-TFLITE_TERNARY_STORAGE = {"custom-op": "on", "int8": "off", "int4": "int4"}
-# How an int8 .tflite quantizes activations, passed as the TFLite backend's int8_mode option:
-# static int8 calibrated on real training sentences (default), dynamic-range (int8 weights,
-# float activations quantized at run time), or full-integer (integer ops, some on 16 bits, but
-# LayerNorm's SQUARED_DIFFERENCE float).
-TFLITE_INT8_MODES = ("static", "dynamic", "full")
 
 
 def _check_all(kind: str, values: tuple[str, ...], choices: tuple[str, ...]) -> None:
@@ -31,16 +30,16 @@ class ExportSpec:
     target: str = "android"
     backends: tuple[str, ...] = BACKENDS
     precisions: tuple[str, ...] = DEFAULT_PRECISIONS
+    # Variant names (backends' tables, e.g. "int8-dynamic"); () = the default variants of `precisions`.
+    # With --budget they narrow the selector's candidates; without, they are the files to write.
+    variants: tuple[str, ...] = ()
+    custom_ops: bool = False      # --budget: LiteRT choices may need our custom op (DYNAEDGE_TERNARY_FC)
     model: str | None = None      # path or hub id; None = the offline default
     data: str | None = None       # file or name; None = the offline movie reviews
     recipe: str = "finetune"              # the teacher's recipe
-    budget: str | None = None             # e.g. "5ms": choose per device from the supernet
+    budget: Budget | None = None          # choose per device from the supernet (a string is parsed once here)
     device: str | None = None             # one device profile instead of every profile of the target
     supernet_recipe: str = "quick"        # the supernet a --budget (or ternary) export takes slices from
-    # Ternary .tflite storage: "custom-op" (2-bit DYNAEDGE_TERNARY_FC), "int8" / "int4" fallbacks
-    # in standard FULLY_CONNECTED (`--no-custom-ops` = "int8"); each listed one is its own artifact.
-    tflite_ternary: tuple[str, ...] = ("custom-op",)
-    tflite_int8: tuple[str, ...] = ("static",)   # int8 .tflite modes, one artifact each
     out: Path = Path("bundle")
     threads: int = 2
     calibration_sentences: int = 256
@@ -48,18 +47,18 @@ class ExportSpec:
     def __post_init__(self):
         if self.target not in TARGETS:
             raise unknown_choice("target", self.target, TARGETS)
+        if not self.backends or not self.precisions:
+            raise UserError(f"--backend / --precision need at least one entry; backends: {', '.join(BACKENDS)}; "
+                            f"precisions: {', '.join(PRECISIONS)}")
         _check_all("backend", self.backends, BACKENDS)
         _check_all("precision", self.precisions, PRECISIONS)
-        _check_all("TFLite ternary storage", self.tflite_ternary, TFLITE_TERNARY_STORAGE)
-        _check_all("TFLite int8 mode", self.tflite_int8, TFLITE_INT8_MODES)
-        if not self.tflite_ternary or not self.tflite_int8:
-            raise UserError("--tflite-ternary / --tflite-int8 need at least one entry")
-        if not self.backends or not self.precisions:
-            raise unknown_choice("backend list", "", BACKENDS)
-        # Bad budgets and devices fail here, before any training.
-        if self.budget is not None:
-            from exporter.devices.budget import parse_budget
-            parse_budget(self.budget)
+        _check_all("variant", self.variants, variant_names())
+        for name in self.variants:
+            if not any(v.name == name for b in self.backends for v in variants(b)):
+                raise UserError(f"variant {name!r} exists on no backend of --backend {','.join(self.backends)}; "
+                                f"it is a variant of {', '.join(v.backend for v in variants() if v.name == name)}")
+        if isinstance(self.budget, str):  # bad budgets fail here, before any training
+            object.__setattr__(self, "budget", parse_budget(self.budget))
         if self.device is not None:
             from exporter.devices.profile import load_profile, load_profiles
             profile = load_profile(self.device)
@@ -69,6 +68,26 @@ class ExportSpec:
                 names = ", ".join(p.name for p in load_profiles(self.target))
                 raise UserError(f"device {self.device!r} is a {profile.target} profile, not {self.target}; "
                                 f"{self.target} profiles: {names}")
+
+    def file_variants(self) -> tuple[Variant, ...]:
+        """Without --budget: the variants to write for the full-size model, per backend."""
+        def wanted(v: Variant) -> bool:
+            return v.name in self.variants if self.variants else (v.precision in self.precisions and v.default)
+
+        return tuple(v for b in self.backends for v in variants(b) if wanted(v))
+
+    def candidate_variants(self) -> tuple[Variant, ...]:
+        """With --budget: the variants the selector may choose (candidate_variants)."""
+        return candidate_variants(self.backends, self.variants, self.custom_ops)
+
+
+def candidate_variants(backends: tuple[str, ...] = BACKENDS, names: tuple[str, ...] = (),
+                       custom_ops: bool = False) -> tuple[Variant, ...]:
+    """The variants a budget choice may use: those named (all by default) of `backends`, without
+    custom kernels unless `custom_ops`, and never a custom kernel for ExecuTorch, whose choice is
+    what the demo app's stock runtime runs."""
+    return tuple(v for b in backends for v in variants(b) if (not names or v.name in names)
+                 and (not v.custom or (custom_ops and v.family != "executorch")))
 
 
 def split_list(text: str | None) -> tuple[str, ...] | None:

@@ -1,7 +1,7 @@
 """Full latency calibration on the host: >= 20 sub-networks per backend, table + plot + fit.
 
     .venv/bin/python scripts/calibrate_latency.py                    # the full grid (slow: run on a quiet machine)
-    .venv/bin/python scripts/calibrate_latency.py --backends executorch --precisions fp32 \
+    .venv/bin/python scripts/calibrate_latency.py --backends executorch --variants fp32 \
         --widths 0.25,0.5,0.75,1.0 --depths 0.5,1.0 --runs 20        # a small proof run
 
 Resumable: every finished configuration is cached (~/.cache/dynaedge/latency/), so a rerun
@@ -23,10 +23,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from exporter.devices.calibrate import CalibrationSpec, calibrate  # noqa: E402
-from exporter.devices.features import work  # noqa: E402
+from exporter.devices.calibrate import DEFAULT_VARIANTS, CalibrationSpec, calibrate, row_work  # noqa: E402
 from exporter.devices.fit import PACKAGED_FIT, leave_one_out  # noqa: E402
-from exporter.model.subnet import SubnetSpec  # noqa: E402
 
 
 def floats(text: str) -> tuple[float, ...]:
@@ -34,10 +32,10 @@ def floats(text: str) -> tuple[float, ...]:
 
 
 def table(rows: list[dict], loo: dict) -> str:
-    lines = ["| backend | precision | width | depth | seq | measured ms | predicted ms | error % | leave-one-out % |",
+    lines = ["| backend | variant | width | depth | seq | measured ms | predicted ms | error % | leave-one-out % |",
              "|---|---|---|---|---|---|---|---|---|"]
     for i, r in enumerate(rows):
-        lines.append(f"| {r['backend']} | {r['precision']} | {r['width']:g} | {r['depth']:g} | {r['seq_len']} | "
+        lines.append(f"| {r['backend']} | {r['variant']} | {r['width']:g} | {r['depth']:g} | {r['seq_len']} | "
                      f"{r['measured_ms']:.3f} | {r['predicted_ms']:.3f} | {r['error_pct']:+.1f} | "
                      f"{100 * loo[i]:+.1f} |")
     return "\n".join(lines) + "\n"
@@ -46,7 +44,7 @@ def table(rows: list[dict], loo: dict) -> str:
 def plot(rows: list[dict], out: Path) -> Path:
     measured = np.array([r["measured_ms"] for r in rows])
     predicted = np.array([r["predicted_ms"] for r in rows])
-    labels = [f"{r['backend']}/{r['precision']}" for r in rows]
+    labels = [f"{r['backend']}/{r['variant']}" for r in rows]
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -97,7 +95,7 @@ def _svg(measured, predicted, labels, path: Path) -> Path:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--backends", default="executorch,tflite")
-    p.add_argument("--precisions", default="fp32,int8")
+    p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS), help="names in the backends' variant tables")
     p.add_argument("--widths", default="0.25,0.5,0.75,1.0")
     p.add_argument("--depths", default="0.5,0.67,0.83,1.0", help="of 6 layers: 3, 4, 5, 6 kept")
     p.add_argument("--seq-lens", default="64,128")
@@ -112,7 +110,7 @@ def main(argv=None) -> int:
     p.add_argument("--no-save", action="store_true", help="do not write the fit to the user config dir")
     p.add_argument("--package", action="store_true", help=f"also copy the fit to {PACKAGED_FIT}")
     args = p.parse_args(argv)
-    spec = CalibrationSpec(backends=tuple(args.backends.split(",")), precisions=tuple(args.precisions.split(",")),
+    spec = CalibrationSpec(backends=tuple(args.backends.split(",")), variants=tuple(args.variants.split(",")),
                            widths=floats(args.widths), depths=floats(args.depths),
                            seq_lens=tuple(int(s) for s in args.seq_lens.split(",")),
                            seq_lens_for=tuple((b, tuple(int(x) for x in lens.split(",")))
@@ -123,10 +121,9 @@ def main(argv=None) -> int:
     result = calibrate(spec, fresh=args.fresh, save=not args.no_save)
     rows = result["rows"]
     loo = np.zeros(len(rows))
-    for key in {(r["backend"], r["precision"]) for r in rows}:
-        idx = [i for i, r in enumerate(rows) if (r["backend"], r["precision"]) == key]
-        x = np.array([work(spec.cfg, SubnetSpec(rows[i]["width"], rows[i]["depth"]), rows[i]["seq_len"],
-                           key[1]).vector() for i in idx])
+    for key in {(r["backend"], r["variant"]) for r in rows}:
+        idx = [i for i, r in enumerate(rows) if (r["backend"], r["variant"]) == key]
+        x = np.array([row_work(spec.cfg, rows[i]).vector() for i in idx])
         loo[idx] = leave_one_out(x, np.array([rows[i]["measured_ms"] for i in idx]))
     result["leave_one_out_within_10pct"] = round(float(np.mean(np.abs(loo) <= 0.10)), 4)
     out = Path(args.out)
@@ -136,7 +133,7 @@ def main(argv=None) -> int:
     figure = plot(rows, out / "calibration")
     if args.package and "fit_path" in result:
         shutil.copyfile(result["fit_path"], PACKAGED_FIT)
-    groups = sorted({(r["backend"], r["precision"]) for r in rows})
+    groups = sorted({(r["backend"], r["variant"]) for r in rows})
     print(f"{len(rows)} configurations ({', '.join(f'{b}/{q}' for b, q in groups)}); "
           f"within ±10%: {100 * result['within_10pct']:.0f}% fitted, "
           f"{100 * result['leave_one_out_within_10pct']:.0f}% leave-one-out")

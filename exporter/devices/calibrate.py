@@ -1,6 +1,6 @@
 """`dynaedge profile calibrate`: time real lowered sub-networks on the host, fit the latency model.
 
-Each configuration (backend, precision, width, depth, seq_len) is lowered from one
+Each configuration (backend, variant, width, depth, seq_len) is lowered from one
 random-weight full-size encoder (timing does not depend on the weights' values), run with
 the backend's own runtime, and timed. Results append to a JSONL cache keyed by everything
 that changes the timing, and lowered artifacts are cached too: an interrupted run resumes
@@ -21,7 +21,11 @@ from exporter.errors import UserError, unknown_choice
 from exporter.model.config import EncoderConfig
 from exporter.model.subnet import DEPTHS, WIDTHS, SubnetSpec
 from exporter.paths import cache_dir
-from exporter.spec import BACKENDS, DEFAULT_PRECISIONS, PRECISIONS
+from exporter.spec import BACKENDS
+
+# Variants timed by default: those lowered from fp32 weights (random weights time like trained ones).
+# Ternary variants need a frozen ternary model, so they are timed from a trained supernet's slices.
+DEFAULT_VARIANTS = ("fp32", "int8", "int8-dynamic")
 
 CACHE_VERSION = 2
 STATISTICS = ("p10", "median", "min")
@@ -30,7 +34,7 @@ STATISTICS = ("p10", "median", "min")
 @dataclass(frozen=True)
 class CalibrationSpec:
     backends: tuple[str, ...] = BACKENDS
-    precisions: tuple[str, ...] = DEFAULT_PRECISIONS
+    variants: tuple[str, ...] = DEFAULT_VARIANTS    # names in the backends' variant tables
     widths: tuple[float, ...] = WIDTHS
     depths: tuple[float, ...] = DEPTHS
     seq_lens: tuple[int, ...] = (64,)
@@ -50,7 +54,9 @@ class CalibrationSpec:
         from exporter.spec import _check_all
 
         _check_all("backend", self.backends, BACKENDS)
-        _check_all("precision", self.precisions, PRECISIONS)
+        from backends.registry import variant_names
+
+        _check_all("variant", self.variants, tuple(n for n in variant_names() if not n.startswith("ternary")))
         _check_all("backend", tuple(b for b, _ in self.seq_lens_for), BACKENDS)
         for s in self.seq_lens + tuple(x for _, lens in self.seq_lens_for for x in lens):
             if not 8 <= s <= self.cfg.max_positions:
@@ -63,9 +69,12 @@ class CalibrationSpec:
             raise UserError(f"--runs {self.runs} / rounds {self.rounds}: use at least 5 runs and 1 round")
 
     def grid(self) -> list[tuple[str, str, float, float, int]]:
+        """(backend, variant name, width, depth, seq_len) for every variant a backend has."""
+        from backends.registry import variants
+
         lens = dict(self.seq_lens_for)
-        return [(b, p, w, d, s) for b in self.backends for p in self.precisions for s in lens.get(b, self.seq_lens)
-                for w in self.widths for d in self.depths]
+        return [(b, v.name, w, d, s) for b in self.backends for v in variants(b) if v.name in self.variants
+                for s in lens.get(b, self.seq_lens) for w in self.widths for d in self.depths]
 
 
 def _artifact_key(spec: CalibrationSpec, config: tuple) -> str:
@@ -129,7 +138,7 @@ def measure(spec: CalibrationSpec, fresh: bool = False, progress: bool = True) -
     from tqdm import tqdm
 
     from backends.base import LowerSpec
-    from backends.registry import get_backend
+    from backends.registry import find_variant, get_backend
     from exporter.atomic import write_bytes
     from exporter.model.encoder import Encoder, extract
 
@@ -146,17 +155,19 @@ def measure(spec: CalibrationSpec, fresh: bool = False, progress: bool = True) -
             row = cached[key]
             rows.append(row | {"measured_ms": row[f"{spec.statistic}_ms"], "statistic": spec.statistic})
             continue
-        backend_name, precision, width, depth, seq_len = config
-        backend = get_backend(backend_name)
+        backend_name, name, width, depth, seq_len = config
+        backend, variant = get_backend(backend_name), find_variant(backend_name, name)
         artifact = artifacts / f"{_artifact_key(spec, config)}{backend.suffix}"
         ids, mask = _random_inputs(spec, seq_len)
         t0 = time.perf_counter()
         if not artifact.exists():
             small = extract(full, SubnetSpec(width, depth))
-            write_bytes(artifact, backend.lower(small, LowerSpec(precision, seq_len, ids, mask)).data)
+            write_bytes(artifact, backend.lower(small, LowerSpec(variant.precision, seq_len, ids, mask,
+                                                                 variant.options)).data)
         lower_s = time.perf_counter() - t0
         runner = backend.load(artifact, spec.threads)
-        row = {"key": key, "backend": backend_name, "precision": precision, "width": width, "depth": depth,
+        row = {"key": key, "backend": backend_name, "variant": name, "precision": variant.precision,
+               "width": width, "depth": depth,
                "seq_len": seq_len, "threads": spec.threads, **_time(runner, ids[:1], mask[:1], spec),
                "bytes": artifact.stat().st_size, "lower_s": round(lower_s, 1)}
         del runner
@@ -166,16 +177,27 @@ def measure(spec: CalibrationSpec, fresh: bool = False, progress: bool = True) -
     return rows
 
 
+def row_variant(row: dict) -> str:
+    """A measured row's variant name (rows cached before the variant table carry only "precision")."""
+    return row.get("variant", row["precision"])
+
+
+def row_work(cfg: EncoderConfig, row: dict):
+    from backends.registry import find_variant
+
+    variant = find_variant(row["backend"], row_variant(row))
+    return work(cfg, SubnetSpec(row["width"], row["depth"]), row["seq_len"], variant.linear_bytes)
+
+
 def fit_rows(rows: list[dict], cfg: EncoderConfig, host: dict, note: str = "") -> LatencyFit:
     groups: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
-        groups.setdefault((row["backend"], row["precision"]), []).append(row)
+        groups.setdefault((row["backend"], row_variant(row)), []).append(row)
     coefs = []
-    for (backend, precision), group in sorted(groups.items()):
-        x = np.array([work(cfg, SubnetSpec(r["width"], r["depth"]), r["seq_len"], precision).vector()
-                      for r in group])
+    for (backend, name), group in sorted(groups.items()):
+        x = np.array([row_work(cfg, r).vector() for r in group])
         y = np.array([r["measured_ms"] for r in group])
-        coefs.append(fit_group(backend, precision, x, y))
+        coefs.append(fit_group(backend, name, x, y))
     return LatencyFit(host, cfg.to_dict(), tuple(coefs), time.strftime("%Y-%m-%dT%H:%M:%S"), note)
 
 
@@ -191,9 +213,10 @@ def calibrate(spec: CalibrationSpec, fresh: bool = False, save: bool = True, fit
                         + "".join(f", {b} seq {list(lens)}" for b, lens in spec.seq_lens_for))
     out = []
     for r in rows:
-        coef = np.array(fit.get(r["backend"], r["precision"]).values)
-        x = np.array(work(spec.cfg, SubnetSpec(r["width"], r["depth"]), r["seq_len"], r["precision"]).vector())
+        coef = np.array(fit.get(r["backend"], row_variant(r)).values)
+        x = np.array(row_work(spec.cfg, r).vector())
         out.append({k: r[k] for k in ("backend", "precision", "width", "depth", "seq_len", "measured_ms")}
+                   | {"variant": row_variant(r)}
                    | {"predicted_ms": round(float(x @ coef), 4),
                       "error_pct": round(100 * (float(x @ coef) / r["measured_ms"] - 1), 2)})
     within = float(np.mean([abs(r["error_pct"]) <= 10 for r in out])) if out else 0.0

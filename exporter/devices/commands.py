@@ -12,9 +12,10 @@ from exporter.devices.fit import load_fit
 from exporter.devices.profile import (NUMBERS, DeviceProfile, Sourced, load_profile, load_profiles, profile_names,
                                       user_profiles_dir, write_user_profile)
 from exporter.devices.selector import InfeasibleBudget, select
-from exporter.errors import UserError
+from backends.variant import FAMILIES, Variant
+from exporter.errors import UserError, unknown_choice
 from exporter.model.config import EncoderConfig
-from exporter.spec import BACKENDS
+from exporter.spec import BACKENDS, candidate_variants
 
 DEFAULT_SEQ_LEN = 64
 
@@ -51,15 +52,15 @@ def host_profile(host: dict, base: DeviceProfile | None = None) -> DeviceProfile
     return replace(base, numbers=tuple((k, numbers[k]) for k in NUMBERS), scale=())
 
 
-def profile_calibrate(backends: tuple[str, ...] = BACKENDS, precisions: tuple[str, ...] = ("fp32", "int8"),
+def profile_calibrate(backends: tuple[str, ...] = BACKENDS, variants: tuple[str, ...] | None = None,
                       widths: tuple[float, ...] | None = None, depths: tuple[float, ...] | None = None,
                       seq_lens: tuple[int, ...] = (DEFAULT_SEQ_LEN,), threads: int = 2, runs: int = 30,
                       fresh: bool = False) -> dict:
     """Time the grid on this machine (cached, resumable), fit, save the fit and the host profile."""
     from exporter.devices.calibrate import CalibrationSpec, calibrate
 
-    extra = {k: v for k, v in (("widths", widths), ("depths", depths)) if v}
-    spec = CalibrationSpec(backends=tuple(backends), precisions=tuple(precisions), seq_lens=tuple(seq_lens),
+    extra = {k: v for k, v in (("widths", widths), ("depths", depths), ("variants", variants)) if v}
+    spec = CalibrationSpec(backends=tuple(backends), seq_lens=tuple(seq_lens),
                            threads=threads, runs=runs, **extra)
     result = calibrate(spec, fresh=fresh)
     result["host_profile_path"] = str(write_user_profile(host_profile(result["host"])))
@@ -79,73 +80,64 @@ def _cfg(cfg) -> EncoderConfig:
 
 
 def query(device: str, budget: str | Budget, table_rows: list[dict], seq_len: int = DEFAULT_SEQ_LEN,
-          cfg: EncoderConfig | dict | None = None, backends: tuple[str, ...] = BACKENDS,
-          size_cap: int | None = None) -> dict:
-    """One entry shaped like the manifest's "choices" (device, budget_ms, subnet, backend, predicted_ms,
-    reason, runner_up)."""
+          cfg: EncoderConfig | dict | None = None, variants: tuple[Variant, ...] | None = None,
+          size_cap: int | None = None, family: str = "executorch") -> dict:
+    """One entry shaped like the manifest's "choices" (device, family, budget_ms, subnet, backend,
+    variant, path, predicted_ms, reason, runner_up): the best file of runtime `family` for `device`."""
+    if family not in FAMILIES:
+        raise unknown_choice("runtime", family, FAMILIES)
     profile = load_profile(device)  # unknown device -> UserError listing the profiles
-    choice = select(table_rows, profile, parse_budget(budget), load_fit(), _cfg(cfg), seq_len, tuple(backends),
-                    size_cap)
+    mine = tuple(v for v in (candidate_variants() if variants is None else variants) if v.family == family)
+    if not mine:
+        raise UserError(f"no {family} variant among the candidates; runtimes: {', '.join(FAMILIES)}")
+    choice = select(table_rows, profile, parse_budget(budget), load_fit(), _cfg(cfg), seq_len, mine, size_cap)
     return choice.to_dict()
 
 
-def choose_for_target(target: str, budget: str | Budget, table_rows: list[dict], device: str | None = None,
-                      seq_len: int = DEFAULT_SEQ_LEN, cfg: EncoderConfig | dict | None = None,
-                      backends: tuple[str, ...] = BACKENDS, size_cap: int | None = None) -> list[dict]:
-    """One choice per profile of `target` (or just `device`), computed exactly as `query` does, so
-    the two agree. Every profile must fit: one that cannot is an error naming it."""
-    if device is not None:
-        profile = load_profile(device)
-        if profile.target != target:
-            raise UserError(f"device profile {device!r} is for target {profile.target!r}, not {target!r}; "
-                            f"profiles for {target}: {', '.join(p.name for p in load_profiles(target))}")
-        names = [device]
-    else:
+def _profiles(target: str, device: str | None) -> list[str]:
+    if device is None:
         names = [p.name for p in load_profiles(target)]
         if not names:
             raise UserError(f"no device profiles for target {target!r}; profiles: {', '.join(profile_names())}")
-    return [query(n, budget, table_rows, seq_len, cfg, backends, size_cap) for n in names]
+        return names
+    profile = load_profile(device)
+    if profile.target != target:
+        raise UserError(f"device profile {device!r} is for target {profile.target!r}, not {target!r}; "
+                        f"profiles for {target}: {', '.join(p.name for p in load_profiles(target))}")
+    return [device]
 
 
 def plan_for_target(target: str, budget: str | Budget, table_rows: list[dict], device: str | None = None,
                     seq_len: int = DEFAULT_SEQ_LEN, cfg: EncoderConfig | dict | None = None,
-                    backends: tuple[str, ...] = BACKENDS, size_cap: int | None = None) -> tuple[list[dict], list[dict]]:
-    """What `export --budget` uses: (choices, infeasible). A profile whose fastest option is over
-    budget is left out and listed in `infeasible` with that option (a budget phone must not cost
-    every other phone its model); an error only when no profile fits, or the one --device does."""
-    if device is not None:
-        return choose_for_target(target, budget, table_rows, device, seq_len, cfg, backends, size_cap), []
+                    variants: tuple[Variant, ...] | None = None,
+                    size_cap: int | None = None) -> tuple[list[dict], list[dict]]:
+    """What `export --budget` uses: (choices, infeasible), one choice per profile and runtime family
+    (ExecuTorch, LiteRT), each computed exactly as `query` does, so the two agree. A (profile,
+    family) whose fastest option is over budget is left out and listed in `infeasible` with that
+    option (a budget phone must not cost every other phone its model); an error only when nothing
+    fits at all, or --device's profile fits in no family."""
+    budget, variants = parse_budget(budget), candidate_variants() if variants is None else variants
+    families = [f for f in FAMILIES if any(v.family == f for v in variants)]
     choices, infeasible = [], []
-    for profile in load_profiles(target):
-        try:
-            choices.append(query(profile.name, budget, table_rows, seq_len, cfg, backends, size_cap))
-        except InfeasibleBudget as err:
-            infeasible.append({"device": profile.name, "budget_ms": parse_budget(budget).ms,
-                               "fastest": err.fastest.to_dict(), "reason": str(err)})
-    if not choices:
+    for name in _profiles(target, device):
+        for family in families:
+            try:
+                choices.append(query(name, budget, table_rows, seq_len, cfg, variants, size_cap, family))
+            except InfeasibleBudget as err:
+                infeasible.append({"device": name, "family": family, "budget_ms": budget.ms,
+                                   "fastest": err.fastest.to_dict(), "reason": f"{family}: {err}"})
+    if not choices or (device is not None and not any(c["device"] == device for c in choices)):
         raise UserError(f"no {target} profile fits {budget}: " + "; ".join(i["reason"] for i in infeasible))
     return choices, infeasible
 
 
-def with_offline_companions(needed: list[dict]) -> list[dict]:
-    """For Android: an ExecuTorch twin of every TFLite-only artifact. The offline demo APK runs .pte
-    files only (no registry ships LiteRT's Android libraries), and its selector falls back to the
-    same sub-network on ExecuTorch (android_demo Selector.java, rule 3)."""
-    have = {(n["width"], n["depth"], n["precision"]) for n in needed if n["backend"] == "executorch"}
-    extra = [{**n, "backend": "executorch", "companion": "offline APK twin of the TFLite choice"}
-             for n in needed if n["backend"] == "tflite" and (n["width"], n["depth"], n["precision"]) not in have]
-    return needed + extra
-
-
 def needed_artifacts(choices: list[dict]) -> list[dict]:
-    """The distinct (width, depth, precision, backend) artifacts the choices need, in first-use order."""
-    seen, out = set(), []
+    """The distinct files the choices name (sub-network x variant), in first-use order, with the
+    devices that run each."""
+    out: dict[tuple, dict] = {}
     for c in choices:
-        s = c["subnet"]
-        key = (s["width"], s["depth"], s["precision"], c["backend"])
-        if key not in seen:
-            seen.add(key)
-            out.append({"width": key[0], "depth": key[1], "precision": key[2], "backend": key[3],
-                        "devices": [x["device"] for x in choices if (x["subnet"]["width"], x["subnet"]["depth"],
-                                                                      x["subnet"]["precision"], x["backend"]) == key]})
-    return out
+        key = (c["subnet"]["width"], c["subnet"]["depth"], c["backend"], c["variant"])
+        entry = out.setdefault(key, {"width": key[0], "depth": key[1], "variant": f"{key[2]}/{key[3]}",
+                                     "path": c["path"], "devices": []})
+        entry["devices"].append(c["device"])
+    return list(out.values())

@@ -10,11 +10,11 @@ Units are millions, so fitted coefficients read as ms per million.
 
 from dataclasses import dataclass
 
+from backends.variant import Variant
 from exporter.model.config import EncoderConfig
 from exporter.model.subnet import SubnetSpec
 
 FEATURES = ("linear_mmacs", "attention_mmacs", "elementwise_m", "layers", "const")
-WEIGHT_BYTES = {"fp32": 4.0, "int8": 1.0, "ternary": 0.25}
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class Work:
         return (self.linear_mmacs, self.attention_mmacs, self.elementwise_m, float(self.layers), 1.0)
 
 
-def work(cfg: EncoderConfig, subnet: SubnetSpec, seq_len: int, precision: str = "fp32") -> Work:
+def work(cfg: EncoderConfig, subnet: SubnetSpec, seq_len: int, weight_bytes: float = 4.0) -> Work:
+    """`weight_bytes`: per Linear weight, the variant's (Variant.linear_bytes)."""
     layers = len(subnet.kept_layers(cfg.layers))
     heads = subnet.kept_heads(cfg.heads)
     a, f, h, s = heads * cfg.head_dim, subnet.kept_neurons(cfg.ffn), cfg.hidden, seq_len
@@ -38,11 +39,12 @@ def work(cfg: EncoderConfig, subnet: SubnetSpec, seq_len: int, precision: str = 
                 attention_mmacs=layers * 2 * s * s * a / 1e6,
                 elementwise_m=(layers * s * (2 * h + f) + layers * heads * s * s) / 1e6,
                 layers=layers,
-                weight_bytes=linear_weights * WEIGHT_BYTES.get(precision, 4.0))
+                weight_bytes=linear_weights * weight_bytes)
 
 
-def estimated_bytes(cfg: EncoderConfig, subnet: SubnetSpec, precision: str) -> int:
-    """Artifact size when the table gives none: linear weights at `precision`, embeddings fp32
-    (both backends keep the word table fp32, DESIGN.md)."""
-    embeddings = (cfg.vocab_size + cfg.max_positions + cfg.type_vocab) * cfg.hidden * 4
-    return int(work(cfg, subnet, 1, precision).weight_bytes + embeddings)
+def estimated_bytes(cfg: EncoderConfig, subnet: SubnetSpec, variant: Variant) -> int:
+    """Artifact size when the table gives none: linear weights and word table at the variant's
+    bytes per value, position and type tables fp32."""
+    table = cfg.vocab_size * cfg.hidden * variant.table_bytes
+    others = (cfg.max_positions + cfg.type_vocab) * cfg.hidden * 4
+    return int(work(cfg, subnet, 1, variant.linear_bytes).weight_bytes + table + others)

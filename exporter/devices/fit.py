@@ -1,4 +1,6 @@
-"""Least-squares latency fit per (backend, precision): ms = sum(coef_i * feature_i).
+"""Least-squares latency fit per variant (backend, variant name): ms = sum(coef_i * feature_i).
+
+A variant is an entry of the backends' tables (backends/variant.py), e.g. executorch / int8-dynamic.
 
 The fit minimises *relative* error (each row divided by its measured time), because the
 acceptance test is relative (+-10%) and small sub-networks would otherwise count for nothing.
@@ -25,7 +27,7 @@ HOST_NUMBERS = ("threads", "fp32_gflops", "int8_gops", "memory_gbs")
 @dataclass(frozen=True)
 class Coefficients:
     backend: str
-    precision: str
+    variant: str                 # the variant's name in its backend's table, e.g. "int8-dynamic"
     values: tuple[float, ...]    # ms per unit of each FEATURES entry
     n: int                       # rows fitted
     rms_rel_error: float         # on the fitted rows
@@ -40,16 +42,16 @@ class LatencyFit:
     created: str = ""
     note: str = ""
 
-    def get(self, backend: str, precision: str) -> Coefficients:
+    def get(self, backend: str, variant: str) -> Coefficients:
         for c in self.coefficients:
-            if (c.backend, c.precision) == (backend, precision):
+            if (c.backend, c.variant) == (backend, variant):
                 return c
-        have = ", ".join(f"{c.backend}/{c.precision}" for c in self.coefficients) or "none"
-        raise UserError(f"no latency fit for {backend}/{precision} (fitted: {have}); run "
-                        f"`dynaedge profile calibrate --backend {backend} --precision {precision}`")
+        have = ", ".join(f"{c.backend}/{c.variant}" for c in self.coefficients) or "none"
+        raise UserError(f"no latency fit for {backend}/{variant} (fitted: {have}); run "
+                        f"`dynaedge profile calibrate` on a machine like the host")
 
     def keys(self) -> tuple[tuple[str, str], ...]:
-        return tuple((c.backend, c.precision) for c in self.coefficients)
+        return tuple((c.backend, c.variant) for c in self.coefficients)
 
     def to_dict(self) -> dict:
         return {"features": list(FEATURES), "host": self.host, "model": self.model, "created": self.created,
@@ -60,7 +62,8 @@ class LatencyFit:
         if d.get("features") != list(FEATURES):
             raise UserError(f"latency fit has features {d.get('features')}, expected {list(FEATURES)}; "
                             "run `dynaedge profile calibrate` again")
-        coefs = tuple(Coefficients(c["backend"], c["precision"], tuple(c["values"]), c["n"], c["rms_rel_error"],
+        # Fits written before the variant table name the variant "precision" (fp32, int8: same names).
+        coefs = tuple(Coefficients(c["backend"], c.get("variant", c.get("precision")), tuple(c["values"]), c["n"], c["rms_rel_error"],
                                    c["within_10pct"]) for c in d["coefficients"])
         return cls(d["host"], d["model"], coefs, d.get("created", ""), d.get("note", ""))
 
@@ -85,10 +88,10 @@ def relative_errors(features: np.ndarray, measured: np.ndarray, coef: np.ndarray
     return (np.asarray(features, float) @ coef) / np.asarray(measured, float) - 1.0
 
 
-def fit_group(backend: str, precision: str, features: np.ndarray, measured: np.ndarray) -> Coefficients:
+def fit_group(backend: str, variant: str, features: np.ndarray, measured: np.ndarray) -> Coefficients:
     coef = solve(features, measured)
     err = relative_errors(features, measured, coef)
-    return Coefficients(backend, precision, tuple(float(c) for c in coef), len(measured),
+    return Coefficients(backend, variant, tuple(float(c) for c in coef), len(measured),
                         float(math.sqrt(float(np.mean(err ** 2)))), float(np.mean(np.abs(err) <= 0.10)))
 
 

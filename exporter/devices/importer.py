@@ -14,6 +14,7 @@ import statistics
 from dataclasses import replace
 from pathlib import Path
 
+from backends.registry import find_variant
 from exporter.devices.fit import LatencyFit, load_fit
 from exporter.devices.latency import predict_ms
 from exporter.devices.profile import (DeviceProfile, Sourced, load_profile, profile_names, write_user_profile)
@@ -65,11 +66,13 @@ def import_measurements(path: Path, profile: str | None = None, fit: LatencyFit 
     groups: dict[tuple[str, str], list[tuple[dict, float]]] = {}
     skipped = []
     for row in report["rows"]:
-        key = (row["backend"], row["precision"])
+        # The app names the file's variant; rows of older apps carry only its precision (fp32, int8:
+        # the same names as those variants).
+        key = (row["backend"], row.get("variant") or row["precision"])
         if key not in fit.keys():
             skipped.append(f"{key[0]}/{key[1]} w{row['width']:g}-d{row['depth']:g}: no host latency fit")
             continue
-        before = predict_ms(fit, base, *key, cfg, SubnetSpec(float(row["width"]), float(row["depth"])),
+        before = predict_ms(fit, base, find_variant(*key), cfg, SubnetSpec(float(row["width"]), float(row["depth"])),
                             int(row["seq_len"]), use_scale=False)
         groups.setdefault(key, []).append((row, before))
     if not groups:

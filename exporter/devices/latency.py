@@ -11,14 +11,12 @@ On the calibrating host all ratios are 1 and the prediction is the fit itself.
 
 from dataclasses import dataclass
 
+from backends.variant import Variant
 from exporter.devices.features import FEATURES, Work, work
 from exporter.devices.fit import LatencyFit
 from exporter.devices.profile import DeviceProfile
 from exporter.model.config import EncoderConfig
 from exporter.model.subnet import SubnetSpec
-
-PEAK_KEY = {"fp32": "fp32_gflops", "int8": "int8_gops", "ternary": "int8_gops"}
-
 
 @dataclass(frozen=True)
 class Prediction:
@@ -28,8 +26,8 @@ class Prediction:
     scale: float
 
 
-def _ratios(fit: LatencyFit, profile: DeviceProfile, precision: str) -> tuple[float, ...]:
-    key = PEAK_KEY[precision]
+def _ratios(fit: LatencyFit, profile: DeviceProfile, variant: Variant) -> tuple[float, ...]:
+    key = variant.peak
     precision_ratio = fit.host[key] / profile.number(key)
     fp32_ratio = fit.host["fp32_gflops"] / profile.number("fp32_gflops")
     overhead = profile.number("op_overhead_scale")
@@ -38,15 +36,15 @@ def _ratios(fit: LatencyFit, profile: DeviceProfile, precision: str) -> tuple[fl
     return tuple(by_feature[f] for f in FEATURES)
 
 
-def predict_work(fit: LatencyFit, profile: DeviceProfile, backend: str, precision: str, w: Work,
+def predict_work(fit: LatencyFit, profile: DeviceProfile, variant: Variant, w: Work,
                  use_scale: bool = True) -> Prediction:
-    coef = fit.get(backend, precision).values
-    compute = sum(c * x * r for c, x, r in zip(coef, w.vector(), _ratios(fit, profile, precision)))
+    coef = fit.get(variant.backend, variant.name).values
+    compute = sum(c * x * r for c, x, r in zip(coef, w.vector(), _ratios(fit, profile, variant)))
     floor = w.weight_bytes / (profile.number("memory_gbs") * 1e9) * 1e3
-    scale = profile.scale_for(backend, precision) if use_scale else 1.0
+    scale = profile.scale_for(variant.backend, variant.name) if use_scale else 1.0
     return Prediction(max(compute, floor) * scale, compute, floor, scale)
 
 
-def predict_ms(fit: LatencyFit, profile: DeviceProfile, backend: str, precision: str, cfg: EncoderConfig,
+def predict_ms(fit: LatencyFit, profile: DeviceProfile, variant: Variant, cfg: EncoderConfig,
                subnet: SubnetSpec, seq_len: int, use_scale: bool = True) -> float:
-    return predict_work(fit, profile, backend, precision, work(cfg, subnet, seq_len, precision), use_scale).ms
+    return predict_work(fit, profile, variant, work(cfg, subnet, seq_len, variant.linear_bytes), use_scale).ms

@@ -1,7 +1,7 @@
 """The budget selector: a pure function of (candidates, budget, size cap) -> Choice.
 
-`choose` sees only numbers: each candidate is one sub-network x precision x backend with its
-dev accuracy, predicted latency on one device, and size. The most accurate candidate within
+`choose` sees only numbers: each candidate is one sub-network x variant (backends' tables: backend,
+precision, mode, storage) with its dev accuracy, predicted latency on one device, and size. The most accurate candidate within
 budget (and size cap) wins; ties go to the lower predicted latency, then the smaller file,
 then the name, so the same table always gives the same choice. `candidates` builds the list
 from a sub-network table, a profile and a latency fit (pure data too).
@@ -9,6 +9,7 @@ from a sub-network table, a profile and a latency fit (pure data too).
 
 from dataclasses import dataclass
 
+from backends.variant import Variant
 from exporter.devices.budget import Budget
 from exporter.devices.features import estimated_bytes
 from exporter.devices.fit import LatencyFit
@@ -18,29 +19,38 @@ from exporter.errors import UserError
 from exporter.model.config import EncoderConfig
 from exporter.model.subnet import SubnetSpec
 
-BACKEND_PRECISIONS = {"executorch": ("fp32", "int8"), "tflite": ("fp32", "int8")}
-
-
 @dataclass(frozen=True)
 class Candidate:
     width: float
     depth: float
-    precision: str
-    backend: str
+    variant: Variant
     dev_accuracy: float
     predicted_ms: float
     bytes: int
 
     @property
+    def precision(self) -> str:
+        return self.variant.precision
+
+    @property
+    def backend(self) -> str:
+        return self.variant.backend
+
+    @property
+    def file_name(self) -> str:
+        return self.variant.file_name(f"w{self.width:g}-d{self.depth:g}")
+
+    @property
     def name(self) -> str:
-        return f"w{self.width:g}-d{self.depth:g}-{self.precision}-{self.backend}"
+        return f"w{self.width:g}-d{self.depth:g}-{self.variant.name}-{self.backend}"
 
     def rank(self) -> tuple:
         return (-self.dev_accuracy, self.predicted_ms, self.bytes, self.name)
 
     def to_dict(self) -> dict:
         return {"subnet": {"width": self.width, "depth": self.depth, "precision": self.precision},
-                "backend": self.backend, "predicted_ms": round(self.predicted_ms, 3),
+                "backend": self.backend, "variant": self.variant.name, "runtime": self.variant.runtime,
+                "path": self.file_name, "predicted_ms": round(self.predicted_ms, 3),
                 "dev_accuracy": self.dev_accuracy, "bytes": self.bytes}
 
 
@@ -54,10 +64,9 @@ class Choice:
 
     def to_dict(self) -> dict:
         """Shaped like the manifest's "choices" entries (the Android Selector reads these keys)."""
-        c = self.chosen.to_dict()
-        return {"device": self.device, "budget_ms": self.budget.ms, "subnet": c["subnet"], "backend": c["backend"],
-                "predicted_ms": c["predicted_ms"], "dev_accuracy": c["dev_accuracy"], "bytes": c["bytes"],
-                "reason": self.reason, "runner_up": self.runner_up.to_dict() if self.runner_up else None}
+        return {"device": self.device, "family": self.chosen.variant.family, "budget_ms": self.budget.ms,
+                **self.chosen.to_dict(), "reason": self.reason,
+                "runner_up": self.runner_up.to_dict() if self.runner_up else None}
 
 
 class InfeasibleBudget(UserError):
@@ -87,9 +96,9 @@ def choose(candidates: list[Candidate], budget: Budget, device: str = "", size_c
                                f"{fastest.name} at {fastest.predicted_ms:.2f} ms predicted; use --budget "
                                f"{_ceil2(fastest.predicted_ms)}ms or more", device, fastest)
     chosen = feasible[0]
-    # A table may list the same option twice (e.g. rows merged from two reports): the runner-up
-    # is the best *other* option.
-    runner_up = next((c for c in feasible if c.name != chosen.name), None)
+    # The runner-up is the best option of *another variant*: what the user would get if this kind
+    # of file were ruled out (another sub-network of the same variant says little).
+    runner_up = next((c for c in feasible if c.variant != chosen.variant), None)
     return Choice(device, budget, chosen, _reason(chosen, runner_up, allowed, budget, device), runner_up)
 
 
@@ -115,33 +124,33 @@ def _reason(chosen: Candidate, runner_up: Candidate | None, allowed: list[Candid
 
 
 def candidates(rows: list[dict], profile: DeviceProfile, fit: LatencyFit, cfg: EncoderConfig, seq_len: int,
-               backends: tuple[str, ...]) -> list[Candidate]:
-    """One candidate per table row x backend that runs its precision and has a latency fit.
+               variants: tuple[Variant, ...]) -> list[Candidate]:
+    """One candidate per table row x variant of the row's precision that has a latency fit.
 
-    A row may pin a backend ("backend" key); its size is its "bytes" if given, else an
-    estimate from the shape (linear weights at the precision, embeddings fp32).
+    The row's dev accuracy stands for every variant of its precision (each passes its export
+    gate, or its artifact is not written); the size is the file's, estimated from the shape and
+    the variant's bytes per weight and per word-table entry (a row's "bytes" are its weights
+    at the precision, not any one file).
     """
     fitted = set(fit.keys())
     out = []
     for row in rows:
-        precision = row["precision"]
         subnet = SubnetSpec(float(row["width"]), float(row["depth"]))
-        for backend in ([row["backend"]] if row.get("backend") else backends):
-            if backend not in backends or precision not in BACKEND_PRECISIONS.get(backend, ()):
+        for variant in variants:
+            if variant.precision != row["precision"] or (variant.backend, variant.name) not in fitted:
                 continue
-            if (backend, precision) not in fitted:
-                continue
-            size = int(row["bytes"]) if row.get("bytes") else estimated_bytes(cfg, subnet, precision)
-            out.append(Candidate(subnet.width, subnet.depth, precision, backend, float(row["dev_accuracy"]),
-                                 predict_ms(fit, profile, backend, precision, cfg, subnet, seq_len), size))
+            size = estimated_bytes(cfg, subnet, variant)
+            out.append(Candidate(subnet.width, subnet.depth, variant, float(row["dev_accuracy"]),
+                                 predict_ms(fit, profile, variant, cfg, subnet, seq_len), size))
     return out
 
 
 def select(rows: list[dict], profile: DeviceProfile, budget: Budget, fit: LatencyFit, cfg: EncoderConfig,
-           seq_len: int, backends: tuple[str, ...], size_cap: int | None = None) -> Choice:
-    found = candidates(rows, profile, fit, cfg, seq_len, backends)
+           seq_len: int, variants: tuple[Variant, ...], size_cap: int | None = None) -> Choice:
+    found = candidates(rows, profile, fit, cfg, seq_len, variants)
     if not found:
-        have = ", ".join(f"{b}/{p}" for b, p in fit.keys()) or "none"
-        raise UserError(f"no table row can be predicted on {profile.name}: backends {', '.join(backends)}, "
-                        f"precisions {sorted({r['precision'] for r in rows})}, latency fits: {have}")
+        have = ", ".join(f"{b}/{v}" for b, v in fit.keys()) or "none"
+        raise UserError(f"no table row can be predicted on {profile.name}: variants "
+                        f"{', '.join(v.key for v in variants) or 'none'}, precisions "
+                        f"{sorted({r['precision'] for r in rows})}, latency fits: {have}")
     return choose(found, budget, profile.name, size_cap)

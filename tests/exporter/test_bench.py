@@ -12,13 +12,14 @@ def _row(system, precision, seq, ms):
 
 
 def test_summary_ratios():
-    rows = [_row("executorch-xnnpack", "int8", 64, 2.0), _row("tflite-litert", "int8", 64, 2.5),
+    rows = [_row("executorch-int8", "int8", 64, 2.0), _row("tflite-int8", "int8", 64, 2.5),
+            _row("tflite-int8-dynamic", "int8", 64, 1.9),
             _row("onnxruntime-dynamic", "int8", 64, 2.2), _row("executorch-ternary", "ternary", 64, 3.0),
-            _row("tflite-ternary-op", "ternary", 64, 2.0)]
+            _row("tflite-ternary", "ternary", 64, 2.0)]
     out = _summary(rows)
-    assert out["seq64_best_int8_vs_onnxruntime_int8"] == "executorch-xnnpack 2.00 ms / 2.20 ms = 0.91x"
-    assert out["seq64_executorch-ternary_vs_executorch-xnnpack_int8"] == "3.00 ms / 2.00 ms = 1.50x"
-    assert out["seq64_tflite-ternary-op_vs_tflite-litert_int8"] == "2.00 ms / 2.50 ms = 0.80x"
+    assert out["seq64_best_int8_vs_onnxruntime_int8"] == "tflite-int8-dynamic 1.90 ms / 2.20 ms = 0.86x"
+    assert out["seq64_executorch-ternary_vs_executorch-int8_int8"] == "3.00 ms / 2.00 ms = 1.50x"
+    assert out["seq64_tflite-ternary_vs_tflite-int8_int8"] == "2.00 ms / 2.50 ms = 0.80x"
 
 
 def test_ops_count_of_minilm():
@@ -33,21 +34,15 @@ def test_bad_bench_specs():
         BenchSpec(runs=2)
 
 
-def test_bench_plan_names_every_variant_once_and_each_lowers_on_its_backend():
-    from backends.registry import get_backend
-    from exporter.bench_systems import PLAN, TERNARY_PLAN
+def test_bench_times_every_variant_of_the_table_once():
+    from backends.registry import get_backend, variants
+    from exporter.bench_systems import system_name
 
-    plan = PLAN + TERNARY_PLAN
-    files = [(name, precision) for name, _, precision, _ in plan]
-    assert len(set(files)) == len(files), files  # one cached file each
-    for name, backend, precision, options in plan:
-        assert precision in get_backend(backend).precisions, (name, backend, precision)
-    # The TFLite variants the exports write: every int8 mode and the three ternary storages.
-    from exporter.spec import TFLITE_INT8_MODES
-
-    tflite = {(p, o) for _, b, p, o in plan if b == "tflite"}
-    assert {dict(o).get("int8_mode", "static") for p, o in tflite if p == "int8"} == set(TFLITE_INT8_MODES)
-    assert {("ternary", ()), ("ternary", (("custom_ops", "off"),)), ("ternary", (("custom_ops", "int4"),))} <= tflite
+    names = [system_name(v) for v in variants()]
+    assert len(set(names)) == len(names), names  # one row (and one cached file) each
+    assert {"executorch-int8-dynamic", "executorch-ternary-int4", "tflite-int8-full", "tflite-ternary-int4"} <= set(names)
+    for v in variants():
+        assert v.precision in get_backend(v.backend).precisions, v.key
 
 
 def test_artifact_cache_key_follows_weights_backend_and_model_code(tmp_path, monkeypatch):

@@ -34,30 +34,40 @@ def test_measured_int8_rows_are_not_replaced_by_bounds():
     assert sorted((r["width"], r.get("accuracy", "measured")) for r in int8) == [(0.5, "bound"), (1.0, "measured")]
 
 
-def test_tflite_ternary_variants_are_separate_files_with_their_options():
+def test_each_variant_is_its_own_file_with_its_options_and_gate():
     from exporter.model.subnet import FULL
     from exporter.slices import Job
     from exporter.spec import ExportSpec
 
-    storages = ExportSpec(precisions=("ternary",), tflite_ternary=("custom-op", "int8", "int4")).tflite_ternary
-    jobs = [Job(FULL, "ternary", "tflite", storage=s) for s in storages]
-    assert [j.file_name(".tflite") for j in jobs] == ["w1-d1-ternary.tflite", "w1-d1-ternary-int8.tflite",
-                                                     "w1-d1-ternary-int4.tflite"]
-    assert [j.options for j in jobs] == [(("custom_ops", "on"),), (("custom_ops", "off"),), (("custom_ops", "int4"),)]
-    assert [j.fallback for j in jobs] == [False, True, True]
-    assert Job(FULL, "ternary", "executorch").options == () and Job(FULL, "int8", "tflite").options == ()
+    spec = ExportSpec(variants=("ternary", "ternary-int8", "ternary-int4"), backends=("tflite",))
+    jobs = [Job(FULL, v) for v in spec.file_variants()]
+    assert [j.file_name for j in jobs] == ["w1-d1-ternary.tflite", "w1-d1-ternary-int8.tflite",
+                                           "w1-d1-ternary-int4.tflite"]
+    assert [j.variant.options for j in jobs] == [(("custom_ops", "on"),), (("custom_ops", "off"),),
+                                                 (("custom_ops", "int4"),)]
+    assert [j.variant.gate for j in jobs] == ["ternary-litert", "ternary-fallback", "ternary-fallback"]
+    jobs = [Job(FULL, v) for v in ExportSpec(variants=("int8", "int8-dynamic")).file_variants()]
+    assert [j.file_name for j in jobs] == ["w1-d1-int8.pte", "w1-d1-int8-dynamic.pte", "w1-d1-int8.tflite",
+                                           "w1-d1-int8-dynamic.tflite"]
+    assert {j.variant.gate for j in jobs} == {"int8"}
 
 
-def test_tflite_int8_modes_are_separate_files_with_their_options():
-    from exporter.model.subnet import FULL
-    from exporter.pipeline import _tflite_variants
-    from exporter.slices import Job
+def test_precisions_write_each_backends_default_variants():
     from exporter.spec import ExportSpec
 
-    spec = ExportSpec(tflite_int8=("static", "dynamic"))
-    assert _tflite_variants(spec, "tflite", "int8") == ("static", "dynamic")
-    assert _tflite_variants(spec, "executorch", "int8") == ("",) and _tflite_variants(spec, "tflite", "fp32") == ("",)
-    jobs = [Job(FULL, "int8", "tflite", storage=s) for s in spec.tflite_int8]
-    assert [j.file_name(".tflite") for j in jobs] == ["w1-d1-int8.tflite", "w1-d1-int8-dynamic.tflite"]
-    assert [j.options for j in jobs] == [(("int8_mode", "static"),), (("int8_mode", "dynamic"),)]
-    assert [j.fallback for j in jobs] == [False, False]  # int8 gate either way
+    assert [v.key for v in ExportSpec().file_variants()] == ["executorch/fp32", "executorch/int8", "tflite/fp32",
+                                                            "tflite/int8"]
+    assert [v.key for v in ExportSpec(precisions=("ternary",)).file_variants()] == ["executorch/ternary",
+                                                                                  "tflite/ternary"]
+
+
+def test_budget_candidates_are_stock_runtimes_unless_custom_ops_and_never_custom_for_executorch():
+    from exporter.spec import ExportSpec
+
+    stock = ExportSpec().candidate_variants()
+    assert not any(v.custom for v in stock) and {"executorch/int8-dynamic", "executorch/ternary-int4",
+                                                 "tflite/int8-dynamic", "tflite/ternary-int4"} <= {v.key for v in stock}
+    custom = {v.key for v in ExportSpec(custom_ops=True).candidate_variants() if v.custom}
+    assert custom == {"tflite/ternary"}
+    assert [v.key for v in ExportSpec(variants=("int8-dynamic",)).candidate_variants()] == [
+        "executorch/int8-dynamic", "tflite/int8-dynamic"]

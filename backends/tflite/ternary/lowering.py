@@ -3,7 +3,7 @@
 The model's Linear weights must already be ternary per row (TWN / ternary QAT); litert-torch
 converts it in fp32 and rewrite.py swaps each ternary FULLY_CONNECTED for DYNAEDGE_TERNARY_FC
 (int8 activations quantized per row at run time, 2-bit weights). Option custom_ops="off"
-(`--no-custom-ops`) stores the same values as int8 in standard FULLY_CONNECTED ops instead,
+(variant ternary-int8) stores the same values as int8 in standard FULLY_CONNECTED ops instead,
 custom_ops="int4" as per-channel int4 through ai-edge-quantizer (half the weight bytes).
 """
 
@@ -29,7 +29,7 @@ def lower_ternary(model: torch.nn.Module, spec: LowerSpec) -> Lowered:
         from backends.tflite.ternary.int8_fc import ternary_as_int8_fc
 
         result = ternary_as_int8_fc(fp32)
-        why = ("custom ops disabled (--no-custom-ops): ternary weights stored as int8 {-1,0,1} with per-channel "
+        why = ("int8 fallback (variant ternary-int8): ternary weights stored as int8 {-1,0,1} with per-channel "
                f"scale alpha_n in standard FULLY_CONNECTED ({result.replaced} ops)")
         scheme = "ternary values as per-channel int8 weights, float activations (dynamic-range FULLY_CONNECTED)"
         return Lowered(result.data, "tflite", "ternary", scheme, op_counts(result.data), (why,) + _kept(result.kept))
@@ -50,8 +50,7 @@ def lower_ternary(model: torch.nn.Module, spec: LowerSpec) -> Lowered:
                          f"(kept: {', '.join(result.kept[:3])})")
     scheme = ("DYNAEDGE_TERNARY_FC custom op: 2-bit ternary weights, per-row scales, int8 activations "
               "quantized per row at run time (needs the kernel registered through LiteRT's C API)")
-    return Lowered(result.data, "tflite", "ternary", scheme, op_counts(result.data), _kept(result.kept),
-                   gate="ternary-litert")
+    return Lowered(result.data, "tflite", "ternary", scheme, op_counts(result.data), _kept(result.kept))
 
 
 def _kept(kept: tuple[str, ...]) -> tuple[str, ...]:

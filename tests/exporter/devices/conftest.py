@@ -13,6 +13,10 @@ TRUE_COEF = {
     ("executorch", "int8"): (0.0020, 0.010, 0.03, 0.08, 0.15),
     ("tflite", "fp32"): (0.0065, 0.012, 0.02, 0.04, 0.20),
     ("tflite", "int8"): (0.0018, 0.012, 0.04, 0.06, 0.25),
+    ("executorch", "int8-dynamic"): (0.0016, 0.010, 0.03, 0.08, 0.15),
+    ("tflite", "int8-dynamic"): (0.0015, 0.012, 0.04, 0.06, 0.25),
+    ("executorch", "ternary-int4"): (0.0014, 0.010, 0.03, 0.08, 0.15),
+    ("tflite", "ternary-int4"): (0.0013, 0.012, 0.04, 0.06, 0.25),
 }
 
 
@@ -46,7 +50,7 @@ def table_rows() -> list[dict]:
     rows = []
     for w in (0.25, 0.5, 0.75, 1.0):
         for d in (0.5, 0.75, 1.0):
-            for p, drop in (("fp32", 0.0), ("int8", 0.004)):
+            for p, drop in (("fp32", 0.0), ("int8", 0.004), ("ternary", 0.03)):
                 rows.append({"width": w, "depth": d, "precision": p,
                              "dev_accuracy": round(0.70 + 0.1 * w + 0.05 * d - drop, 4)})
     return rows

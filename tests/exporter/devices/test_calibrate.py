@@ -51,7 +51,7 @@ def fake(monkeypatch, tmp_path, config_dir):
     return calls
 
 
-SPEC = CalibrationSpec(backends=("executorch",), precisions=("fp32",), widths=(0.5, 1.0), depths=(0.5, 1.0),
+SPEC = CalibrationSpec(backends=("executorch",), variants=("fp32",), widths=(0.5, 1.0), depths=(0.5, 1.0),
                        seq_lens=(16,), runs=5, rounds=1, warmup=1, cfg=TINY)
 
 

@@ -14,37 +14,52 @@ from exporter.errors import UserError
 def test_query_is_shaped_like_a_manifest_choice(synthetic_fit, table_rows):
     c = commands.query("pixel-8", "5 ms", table_rows)
     assert c["device"] == "pixel-8" and c["budget_ms"] == 5.0 and c["predicted_ms"] <= 5.0
-    assert set(c["subnet"]) == {"width", "depth", "precision"} and c["backend"] in ("executorch", "tflite")
+    assert set(c["subnet"]) == {"width", "depth", "precision"} and c["backend"] == "executorch"
+    assert c["family"] == "executorch" and c["runtime"] == "executorch"  # the demo app's stock runtime
+    assert c["path"] == f"w{c['subnet']['width']:g}-d{c['subnet']['depth']:g}-{c['variant']}.pte"
+    lite = commands.query("pixel-8", "5 ms", table_rows, family="litert")
+    assert lite["backend"] == "tflite" and lite["path"].endswith(".tflite")
     assert c["reason"].startswith("most accurate within 5 ms on pixel-8")
     json.dumps(c)
 
 
-def test_query_and_export_choices_agree_for_every_profile(synthetic_fit, table_rows):
+def test_query_and_export_choices_agree_for_every_profile_and_runtime(synthetic_fit, table_rows):
     for target in ("android", "linux-arm64", "host"):
-        chosen = commands.choose_for_target(target, "20ms", table_rows)
-        assert [c["device"] for c in chosen] == [p.name for p in load_profiles(target)]
+        chosen, infeasible = commands.plan_for_target(target, "20ms", table_rows)
+        assert not infeasible
+        assert [(c["device"], c["family"]) for c in chosen] == [(p.name, f) for p in load_profiles(target)
+                                                                 for f in ("executorch", "litert")]
         for c in chosen:
-            assert c == commands.query(c["device"], "20ms", table_rows)
+            assert c == commands.query(c["device"], "20ms", table_rows, family=c["family"])
+
+
+def test_new_variants_compete(synthetic_fit, table_rows):
+    """Dynamic int8 and ternary-as-int4 are candidates wherever a latency fit exists for them."""
+    chosen, _ = commands.plan_for_target("android", "1.5ms", table_rows)
+    assert {c["variant"] for c in chosen} & {"int8-dynamic", "ternary-int4"}, chosen
 
 
 def test_one_device_and_dedup_of_artifacts(synthetic_fit, table_rows):
-    one = commands.choose_for_target("android", "20ms", table_rows, device="kirin-990")
-    assert [c["device"] for c in one] == ["kirin-990"]
-    everyone = commands.choose_for_target("android", "1000ms", table_rows)
+    one, _ = commands.plan_for_target("android", "20ms", table_rows, device="kirin-990")
+    assert [(c["device"], c["family"]) for c in one] == [("kirin-990", "executorch"), ("kirin-990", "litert")]
+    everyone, _ = commands.plan_for_target("android", "1000ms", table_rows)
     needed = commands.needed_artifacts(everyone)
-    # with a generous budget every phone takes the most accurate option: one artifact for all
-    assert len(needed) == 1 and sorted(needed[0]["devices"]) == sorted(c["device"] for c in everyone)
+    # with a generous budget every phone takes the most accurate option: one file per runtime
+    assert [n["path"] for n in needed] == ["w1-d1-fp32.pte", "w1-d1-fp32.tflite"]
+    assert sorted(needed[0]["devices"]) == sorted(c["device"] for c in everyone if c["family"] == "executorch")
 
 
 def test_errors_name_the_choices(synthetic_fit, table_rows):
     with pytest.raises(UserError, match="unknown device profile 'pixel-77'; choose one of: .*pixel-8"):
         commands.query("pixel-77", "5ms", table_rows)
     with pytest.raises(UserError, match="'linux-arm64' is for target 'linux-arm64', not 'android'"):
-        commands.choose_for_target("android", "5ms", table_rows, device="linux-arm64")
+        commands.plan_for_target("android", "5ms", table_rows, device="linux-arm64")
     with pytest.raises(UserError, match="not understood"):
         commands.query("pixel-8", "5", table_rows)
-    with pytest.raises(UserError, match="no sub-network fits 0.01 ms on budget-a53: the fastest is"):
-        commands.choose_for_target("android", "10us", table_rows)
+    with pytest.raises(UserError, match="unknown runtime 'coreml'; choose one of: executorch, litert"):
+        commands.query("pixel-8", "5ms", table_rows, family="coreml")
+    with pytest.raises(UserError, match="no android profile fits 0.01 ms: .*no sub-network fits 0.01 ms on budget-a53"):
+        commands.plan_for_target("android", "10us", table_rows)
 
 
 def test_profile_list_and_show(synthetic_fit):
@@ -68,32 +83,22 @@ def test_device_modules_do_not_load_runtimes():
 def test_export_plan_leaves_out_a_profile_no_option_fits(synthetic_fit, table_rows):
     from exporter.devices.selector import candidates
     from exporter.model.config import EncoderConfig
+    from exporter.spec import candidate_variants
 
     profiles = load_profiles("android")
+    executorch = tuple(v for v in candidate_variants() if v.family == "executorch")
     fastest = {p.name: min(c.predicted_ms for c in candidates(table_rows, p, synthetic_fit, EncoderConfig(), 64,
-                                                                ("executorch", "tflite"))) for p in profiles}
+                                                                executorch)) for p in profiles}
     lo, hi = min(fastest.values()), max(fastest.values())
     assert lo < hi
     budget = f"{(lo + hi) / 2:.4f}ms"   # fits the fastest phone, not the slowest
-    with pytest.raises(UserError, match="no sub-network fits"):
-        commands.choose_for_target("android", budget, table_rows)
-    choices, infeasible = commands.plan_for_target("android", budget, table_rows)
+    choices, infeasible = commands.plan_for_target("android", budget, table_rows, variants=executorch)
     fit_names = {c["device"] for c in choices}
     assert fit_names == {n for n, ms in fastest.items() if ms <= (lo + hi) / 2}
     assert {i["device"] for i in infeasible} == set(fastest) - fit_names
     for item in infeasible:
         assert item["fastest"]["predicted_ms"] == pytest.approx(fastest[item["device"]], abs=1e-3)
-        assert "use --budget" in item["reason"]
+        assert "use --budget" in item["reason"] and item["family"] == "executorch"
     assert all(c == commands.query(c["device"], budget, table_rows) for c in choices)  # query agrees
     with pytest.raises(UserError, match="no android profile fits"):
         commands.plan_for_target("android", f"{lo / 2:.4f}ms", table_rows)
-
-
-def test_tflite_choices_get_an_executorch_twin_for_the_offline_apk():
-    needed = [{"width": 0.75, "depth": 1.0, "precision": "int8", "backend": "tflite", "devices": ["galaxy-a54"]},
-              {"width": 0.5, "depth": 1.0, "precision": "int8", "backend": "tflite", "devices": ["kirin-990"]},
-              {"width": 0.5, "depth": 1.0, "precision": "int8", "backend": "executorch", "devices": ["pixel-8"]}]
-    out = commands.with_offline_companions(needed)
-    twins = [n for n in out if n.get("companion")]
-    assert [(n["width"], n["backend"], n["devices"]) for n in twins] == [(0.75, "executorch", ["galaxy-a54"])]
-    assert out[:3] == needed

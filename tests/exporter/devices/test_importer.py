@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from backends.registry import find_variant
+
 from exporter.devices.importer import import_measurements
 from exporter.devices.latency import predict_ms
 from exporter.devices.profile import load_profile
@@ -28,7 +30,7 @@ def _rows(fit, factor, backend="executorch", precision="int8", jitter=(1.0, 1.03
     base = load_profile("pixel-8")
     rows = []
     for (w, d), j in zip([(1.0, 1.0), (0.5, 1.0), (0.5, 0.5), (0.25, 0.75)], jitter):
-        ms = predict_ms(fit, base, backend, precision, CFG, SubnetSpec(w, d), 64, use_scale=False)
+        ms = predict_ms(fit, base, find_variant(backend, precision), CFG, SubnetSpec(w, d), 64, use_scale=False)
         rows.append({"backend": backend, "precision": precision, "width": w, "depth": d, "seq_len": 64,
                      "measured_ms": round(ms * factor * j, 3)})
     return rows
@@ -44,7 +46,7 @@ def test_import_fits_the_scale_and_overrides_the_packaged_profile(synthetic_fit,
     assert updated.scale_for("executorch", "fp32") == 1.0   # not measured: unchanged
     assert result["within_10pct"] == 1.0
     assert "measured:" in dict(updated.scale)[("executorch", "int8")].source
-    after = predict_ms(synthetic_fit, updated, "executorch", "int8", CFG, SubnetSpec(1.0, 1.0), 64)
+    after = predict_ms(synthetic_fit, updated, find_variant("executorch", "int8"), CFG, SubnetSpec(1.0, 1.0), 64)
     assert after == pytest.approx(result["rows"][0]["measured_ms"], rel=0.05)
 
 

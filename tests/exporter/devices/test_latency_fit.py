@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from backends.registry import find_variant
 from exporter.devices.features import work
 from exporter.devices.fit import LatencyFit, fit_group, leave_one_out, load_fit, save_fit, solve
 from exporter.devices.latency import predict_ms, predict_work
@@ -60,17 +61,19 @@ def test_fit_round_trips_and_names_missing_keys(synthetic_fit, config_dir):
 
 def test_host_prediction_is_the_fit_itself(synthetic_fit, true_coef):
     host = load_profile("host")
-    for (backend, precision), coef in true_coef.items():
-        w = work(CFG, SubnetSpec(0.5, 0.75), 64, precision)
-        assert predict_ms(synthetic_fit, host, backend, precision, CFG, SubnetSpec(0.5, 0.75), 64) == \
+    for (backend, name), coef in true_coef.items():
+        variant = find_variant(backend, name)
+        w = work(CFG, SubnetSpec(0.5, 0.75), 64, variant.linear_bytes)
+        assert predict_ms(synthetic_fit, host, variant, CFG, SubnetSpec(0.5, 0.75), 64) == \
             pytest.approx(float(np.dot(w.vector(), coef)))
 
 
 def test_device_scaling_follows_the_profile(synthetic_fit):
     sub, s = SubnetSpec(1.0, 1.0), 64
-    ms = {p: predict_ms(synthetic_fit, load_profile(p), "executorch", "fp32", CFG, sub, s)
+    fp32 = find_variant("executorch", "fp32")
+    ms = {p: predict_ms(synthetic_fit, load_profile(p), fp32, CFG, sub, s)
           for p in ("budget-a53", "galaxy-a54", "galaxy-s23")}
     assert ms["budget-a53"] > ms["galaxy-a54"] > ms["galaxy-s23"]
     # the memory floor binds where bandwidth is the limit: 10.6 MB of fp32 weights x4 at 7.5 GB/s
-    pred = predict_work(synthetic_fit, load_profile("budget-a53"), "executorch", "fp32", work(CFG, sub, 8, "fp32"))
+    pred = predict_work(synthetic_fit, load_profile("budget-a53"), fp32, work(CFG, sub, 8, 4.0))
     assert pred.ms == pytest.approx(pred.memory_floor_ms) and pred.memory_floor_ms > pred.compute_ms

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backends.registry import find_variant, variants
 from exporter.devices.budget import Budget
 from exporter.devices.selector import Candidate, choose, select
 from exporter.devices.profile import load_profile
@@ -16,9 +17,10 @@ from exporter.model.config import EncoderConfig
 candidate = st.builds(
     Candidate,
     width=st.sampled_from((0.25, 0.5, 0.75, 1.0)), depth=st.sampled_from((0.5, 0.75, 1.0)),
-    precision=st.sampled_from(("fp32", "int8")), backend=st.sampled_from(("executorch", "tflite")),
+    variant=st.sampled_from([v for v in variants() if v.precision in ("fp32", "int8")]),
     dev_accuracy=st.sampled_from((0.80, 0.82, 0.85)), predicted_ms=st.sampled_from((1.0, 2.5, 4.0, 6.0)),
     bytes=st.sampled_from((10, 20, 30)))
+V = find_variant
 tables = st.lists(candidate, min_size=1, max_size=12)
 budgets = st.floats(min_value=0.5, max_value=8.0, allow_nan=False)
 
@@ -70,7 +72,7 @@ def test_ties_break_the_same_way_in_any_order(table, ms, rnd):
 
 def test_tie_order_latency_then_size_then_name():
     def cand(backend, ms, size):
-        return Candidate(0.5, 1.0, "int8", backend, 0.85, ms, size)
+        return Candidate(0.5, 1.0, find_variant(backend, "int8"), 0.85, ms, size)
     assert choose([cand("tflite", 2.0, 10), cand("executorch", 1.0, 30)], Budget(5)).chosen.backend == "executorch"
     assert choose([cand("tflite", 1.0, 10), cand("executorch", 1.0, 30)], Budget(5)).chosen.backend == "tflite"
     tied = choose([cand("tflite", 1.0, 10), cand("executorch", 1.0, 10)], Budget(5))
@@ -78,8 +80,8 @@ def test_tie_order_latency_then_size_then_name():
 
 
 def test_infeasible_budget_names_the_fastest_option():
-    table = [Candidate(1.0, 1.0, "fp32", "executorch", 0.86, 9.0, 90),
-             Candidate(0.25, 0.5, "int8", "tflite", 0.80, 1.234, 20)]
+    table = [Candidate(1.0, 1.0, V("executorch", "fp32"), 0.86, 9.0, 90),
+             Candidate(0.25, 0.5, V("tflite", "int8"), 0.80, 1.234, 20)]
     with pytest.raises(UserError) as err:
         choose(table, Budget(1.0), "pixel-8")
     assert "w0.25-d0.5-int8-tflite" in str(err.value) and "1.23 ms" in str(err.value)
@@ -87,8 +89,8 @@ def test_infeasible_budget_names_the_fastest_option():
 
 
 def test_size_cap_excludes_large_artifacts():
-    big = Candidate(1.0, 1.0, "fp32", "executorch", 0.86, 2.0, 90)
-    small = Candidate(0.5, 1.0, "int8", "executorch", 0.84, 2.0, 20)
+    big = Candidate(1.0, 1.0, V("executorch", "fp32"), 0.86, 2.0, 90)
+    small = Candidate(0.5, 1.0, V("executorch", "int8"), 0.84, 2.0, 20)
     assert choose([big, small], Budget(5)).chosen == big
     assert choose([big, small], Budget(5), size_cap=50).chosen == small
     with pytest.raises(UserError, match="smallest is w0.5-d1-int8-executorch at 20 bytes"):
@@ -96,8 +98,8 @@ def test_size_cap_excludes_large_artifacts():
 
 
 def test_reason_names_the_over_budget_better_option():
-    best = Candidate(1.0, 1.0, "fp32", "executorch", 0.86, 9.0, 90)
-    ok = Candidate(0.5, 1.0, "int8", "executorch", 0.84, 2.0, 20)
+    best = Candidate(1.0, 1.0, V("executorch", "fp32"), 0.86, 9.0, 90)
+    ok = Candidate(0.5, 1.0, V("executorch", "int8"), 0.84, 2.0, 20)
     reason = choose([best, ok], Budget(5), "kirin-990").reason
     assert "w1-d1-fp32-executorch (86.0%) is predicted at 9.00 ms, over budget" in reason
 
@@ -105,10 +107,12 @@ def test_reason_names_the_over_budget_better_option():
 def test_select_on_a_real_profile_is_deterministic_and_shaped_like_manifest_choices(synthetic_fit, table_rows):
     profile = load_profile("pixel-8")
     rows = list(table_rows)
-    a = select(rows, profile, Budget(5), synthetic_fit, EncoderConfig(), 64, ("executorch", "tflite"))
+    a = select(rows, profile, Budget(5), synthetic_fit, EncoderConfig(), 64, variants())
     random.Random(1).shuffle(rows)
-    b = select(rows, profile, Budget(5), synthetic_fit, EncoderConfig(), 64, ("executorch", "tflite"))
+    b = select(rows, profile, Budget(5), synthetic_fit, EncoderConfig(), 64, variants())
     assert a == b
     d = a.to_dict()
-    assert set(d) >= {"device", "budget_ms", "subnet", "backend", "predicted_ms", "reason", "runner_up"}
+    assert set(d) >= {"device", "family", "budget_ms", "subnet", "backend", "variant", "path", "predicted_ms",
+                      "reason", "runner_up"}
+    assert d["runner_up"]["variant"] != d["variant"] or d["runner_up"]["backend"] != d["backend"]
     assert set(d["subnet"]) == {"width", "depth", "precision"} and d["predicted_ms"] <= 5.0

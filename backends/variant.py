@@ -1,0 +1,92 @@
+"""What a lowered file *is*: one typed entry per (backend, precision, mode, storage).
+
+Each backend lists its variants in its own `variants.py` (pure data, cheap to import); the
+registry collects them. CLI choices and help, export jobs, parity gates, selector candidates,
+latency-model keys, the bench plan and APK packing all read this table, so a new variant is one
+entry plus its lowering code.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A runtime a file needs: `family` is what an app embeds, `custom` = our own kernel inside."""
+
+    name: str
+    family: str          # "executorch" | "litert": one choice per device and family
+    custom: bool         # needs a kernel of ours registered (not in a stock build of the runtime)
+    description: str
+
+
+RUNTIMES = {r.name: r for r in (
+    Runtime("executorch", "executorch", False, "stock ExecuTorch >= 1.1 with XNNPACK"),
+    Runtime("executorch+ternary", "executorch", True, "ExecuTorch + DynaedgeTernaryBackend"),
+    Runtime("litert", "litert", False, "stock LiteRT"),
+    Runtime("litert+ternary", "litert", True, "LiteRT + DYNAEDGE_TERNARY_FC"),
+)}
+FAMILIES = ("executorch", "litert")
+
+
+@dataclass(frozen=True)
+class PrecisionFacts:
+    """Per-precision numbers the latency model and size estimate read."""
+
+    weight_bytes: float  # bytes per Linear weight (memory floor, size estimate)
+    peak: str            # the device-profile number the Linear work scales with
+    gate: str            # default parity gate (exporter.verify.THRESHOLDS)
+
+
+PRECISIONS = {
+    "fp32": PrecisionFacts(4.0, "fp32_gflops", "fp32"),
+    "int8": PrecisionFacts(1.0, "int8_gops", "int8"),
+    "ternary": PrecisionFacts(0.25, "int8_gops", "ternary"),
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    backend: str                      # registry name: "executorch" | "tflite"
+    precision: str                    # PRECISIONS key: what the supernet table's row is
+    tag: str                          # "" for the backend's plain file of that precision, else e.g. "dynamic"
+    suffix: str                       # ".pte" | ".tflite"
+    runtime: str                      # RUNTIMES key: what runs the file
+    gate: str                         # exporter.verify.THRESHOLDS key
+    scheme: str                       # one line for --help and the docs
+    options: tuple[tuple[str, str], ...] = ()   # LowerSpec options the backend reads
+    default: bool = False             # written by a plain `export --precision P`
+    weight_bytes: float | None = None  # bytes per Linear weight if not the precision's
+    table_bytes: float = 4.0          # bytes per word-table entry (the file's largest tensor)
+
+    def __post_init__(self):
+        assert self.precision in PRECISIONS, self.precision
+        assert self.runtime in RUNTIMES, self.runtime
+
+    @property
+    def name(self) -> str:
+        """"int8-dynamic": what the user types and the file name carries."""
+        return f"{self.precision}-{self.tag}" if self.tag else self.precision
+
+    @property
+    def key(self) -> str:
+        """"executorch/int8-dynamic": unique across backends (latency fits, bench rows)."""
+        return f"{self.backend}/{self.name}"
+
+    @property
+    def family(self) -> str:
+        return RUNTIMES[self.runtime].family
+
+    @property
+    def custom(self) -> bool:
+        return RUNTIMES[self.runtime].custom
+
+    @property
+    def linear_bytes(self) -> float:
+        return self.weight_bytes if self.weight_bytes is not None else PRECISIONS[self.precision].weight_bytes
+
+    @property
+    def peak(self) -> str:
+        return PRECISIONS[self.precision].peak
+
+    def file_name(self, subnet_name: str) -> str:
+        return f"{subnet_name}-{self.name}{self.suffix}"
