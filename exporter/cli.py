@@ -12,23 +12,44 @@ import sys
 from exporter.errors import UserError
 
 
+def _export_summary(result: dict) -> str:
+    """The artifacts with their parity, then (with --budget) the choice per device and runtime."""
+    lines = [f"bundle {result.get('bundle', '')}: {len(result['artifacts'])} artifacts, teacher test accuracy "
+             f"{100 * result['teacher']['test_accuracy']:.1f}%"]
+    for a in result["artifacts"]:
+        p = a["parity"]
+        sqnr = "inf" if p["sqnr_db"] is None else f"{p['sqnr_db']:.1f}"
+        lines.append(f"  {a['path']:<30} {a['bytes'] / 1e6:7.1f} MB  dev {100 * p['dev_accuracy']:.1f}%  "
+                     f"SQNR {sqnr} dB  agree {100 * p['label_agreement']:.1f}%")
+    lines += [f"  fallback: {f}" for f in result["fallbacks"]]
+    if result.get("choices"):
+        files = {a["path"]: a for a in result["artifacts"]}
+        lines.append(f"{'device':<14}{'runtime':<12}{'file':<30}{'MB':>7}{'dev':>8}{'pred ms':>9}{'budget':>9}")
+        for c in result["choices"]:
+            a = files.get(c["path"], {})
+            dev = a.get("parity", {}).get("dev_accuracy", c["dev_accuracy"])
+            lines.append(f"{c['device']:<14}{c['family']:<12}{c['path']:<30}{a.get('bytes', 0) / 1e6:>7.1f}"
+                         f"{100 * dev:>7.1f}%{c['predicted_ms']:>9.2f}{c['budget_ms']:>8g}ms")
+        lines += [f"{i['device']:<14}{i['family']:<12}nothing fits: {i['reason']}" for i in result.get("infeasible", [])]
+    return "\n".join(lines)
+
+
 def _summary(command: str, result: dict) -> str:
     if command == "export":
-        lines = [f"bundle: {len(result['artifacts'])} artifacts, teacher test accuracy "
-                 f"{100 * result['teacher']['test_accuracy']:.1f}%"]
-        for a in result["artifacts"]:
-            p = a["parity"]
-            sqnr = "inf" if p["sqnr_db"] is None else f"{p['sqnr_db']:.1f}"
-            lines.append(f"  {a['path']:<28} {a['bytes'] / 1e6:7.1f} MB  dev {100 * p['dev_accuracy']:.1f}%  "
-                         f"SQNR {sqnr} dB  agree {100 * p['label_agreement']:.1f}%")
-        lines += [f"  fallback: {f}" for f in result["fallbacks"]]
-        return "\n".join(lines)
+        return _export_summary(result)
     if command == "bench":
         lines = [f"{'system':<24}{'prec':<6}{'seq':>5}{'median ms':>11}{'p90 ms':>9}{'MB':>8}"]
         for r in result["rows"]:
             lines.append(f"{r['system']:<24}{r['precision']:<6}{r['seq_len']:>5}{r['median_ms']:>11.2f}"
                          f"{r['p90_ms']:>9.2f}{r['bytes'] / 1e6:>8.1f}")
         return "\n".join(lines + [f"{k}: {v}" for k, v in result.get("summary", {}).items()])
+    if command == "android" and "apk" in result and "bytes" in result:
+        checked = result.get("deployable", {}).get("files", [])
+        lines = [f"APK {result['apk']}: {result['bytes'] / 1e6:.1f} MB; {len(checked)} .pte file(s) checked against "
+                 f"{result.get('deployable', {}).get('library', 'libexecutorch.so')}"]
+        lines += [f"  packed: {name}" for name in result["bundle_files"]]
+        lines += [f"  not packed: {line}" for line in result.get("left_out", ())]
+        return "\n".join(lines)
     if command in ("report", "train") and "rows" in result:
         from exporter.compress.table import format_table
         return format_table(result)

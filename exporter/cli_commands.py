@@ -65,7 +65,7 @@ def export(args) -> dict:
     result = run_export(ExportSpec(**fields))
     if result.failed:
         raise RuntimeError("parity failed, artifacts not written: " + " | ".join(result.failed))
-    return result.manifest
+    return {"bundle": str(result.bundle), **result.manifest}
 
 
 def query(args) -> dict:

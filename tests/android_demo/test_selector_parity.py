@@ -29,16 +29,20 @@ def test_java_selector_matches_python(java_host, tmp_path):
     for profile in load_profiles("android"):
         for budget in BUDGETS_MS:
             try:
-                choice = query(profile.name, f"{budget}ms", rows, backends=("executorch",))
+                choice = query(profile.name, f"{budget}ms", rows)  # the ExecuTorch choice: what the app runs
             except UserError:
                 continue  # infeasible on this device: export refuses it too
             choices.append(choice)
             s = choice["subnet"]
             expected.append(f"{profile.name}\t{budget}\t{s['width']}\t{s['depth']}\t{s['precision']}\t"
-                            f"{choice['backend']}")
-    needed = {(c["subnet"]["width"], c["subnet"]["depth"], c["subnet"]["precision"], c["backend"]) for c in choices}
-    artifacts = [{"path": f"w{w:g}-d{d:g}-{p}.pte", "backend": b, "precision": p, "width": w, "depth": d,
-                  "bytes": 1, "sha256": "0" * 64} for w, d, p, b in sorted(needed)]
+                            f"{choice['backend']}\t{choice['path']}")
+    needed = {(c["subnet"]["width"], c["subnet"]["depth"], c["subnet"]["precision"], c["backend"], c["path"])
+              for c in choices}
+    # Two variants of one sub-network (int8 and int8-dynamic) sit side by side: the app must take the
+    # file the choice names, not the first of its sub-network.
+    artifacts = [{"path": path, "backend": b, "precision": p, "width": w, "depth": d, "bytes": 1, "sha256": "0" * 64}
+                 for w, d, p, b, path in sorted(needed)]
+    artifacts = [{**a, "path": a["path"].replace(".pte", "-other.pte")} for a in artifacts] + artifacts
     manifest = {"schema": 1, "seq_len": 64, "data": {"labels": ["negative", "positive"]}, "subnets": rows,
                 "choices": choices, "artifacts": artifacts}
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))

@@ -1,7 +1,6 @@
 """The APK built from a fresh, real `dynaedge export --target android` bundle (tests/conftest.py)."""
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -17,4 +16,8 @@ def test_real_bundle_apk(tmp_path, real_bundle):
     print(f"\nreal bundle: {len(manifest['artifacts'])} artifacts -> APK {report.bytes / 1e6:.2f} MB "
           f"in {report.seconds} s; {report.checks.signature}")
     assert report.checks.problems == ()
-    assert {Path(a["path"]).name for a in manifest["artifacts"]} <= set(report.checks.bundle_files)
+    # exactly the ExecuTorch choices: no .tflite, nothing the stock runtime cannot run
+    chosen = ({c["path"] for c in manifest["choices"] if c["family"] == "executorch"} if manifest["choices"] else
+              {a["path"] for a in manifest["artifacts"] if a["runtime"] == "executorch"})
+    assert chosen and {f for f in report.checks.bundle_files if f.endswith((".pte", ".tflite"))} == chosen
+    print(f"packed {sorted(chosen)}; left out {list(report.left_out)}")

@@ -9,7 +9,7 @@ import java.util.Map;
 /**
  * The benchmark file `dynaedge profile import` reads:
  * {"device": {"name", "model", "manufacturer", "soc", "abi", "sdk_int", "profile"},
- *  "rows": [{"backend", "precision", "width", "depth", "seq_len", "measured_ms"}, ...]}.
+ *  "rows": [{"backend", "precision", "variant", "width", "depth", "seq_len", "measured_ms"}, ...]}.
  * device.name is the slug of the model ("pixel-7"), usable as a new profile name.
  *
  * measured_ms is the median of the timed runs; the extra row fields (runs, p90_ms, path)
@@ -40,6 +40,7 @@ public final class BenchmarkReport {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("backend", artifact.backend);
         row.put("precision", artifact.subnet.precision);
+        row.put("variant", artifact.variant);
         row.put("width", artifact.subnet.width);
         row.put("depth", artifact.subnet.depth);
         row.put("seq_len", seqLen);

@@ -40,14 +40,18 @@ public final class BundleManifest {
         public final String backend;
         public final double predictedMs;
         public final String reason;
+        /** The exact file chosen (e.g. w0.5-d1-int8-dynamic.pte); "" in bundles written before variants. */
+        public final String path;
 
-        Choice(String device, double budgetMs, Subnet subnet, String backend, double predictedMs, String reason) {
+        Choice(String device, double budgetMs, Subnet subnet, String backend, double predictedMs, String reason,
+               String path) {
             this.device = device;
             this.budgetMs = budgetMs;
             this.subnet = subnet;
             this.backend = backend;
             this.predictedMs = predictedMs;
             this.reason = reason;
+            this.path = path;
         }
     }
 
@@ -58,13 +62,16 @@ public final class BundleManifest {
         public final Subnet subnet;
         public final long bytes;
         public final String sha256;
+        /** The variant's name in the exporter's tables (e.g. int8-dynamic); older bundles: the precision. */
+        public final String variant;
 
-        Artifact(String path, String backend, Subnet subnet, long bytes, String sha256) {
+        Artifact(String path, String backend, Subnet subnet, long bytes, String sha256, String variant) {
             this.path = path;
             this.backend = backend;
             this.subnet = subnet;
             this.bytes = bytes;
             this.sha256 = sha256;
+            this.variant = variant;
         }
     }
 
@@ -91,15 +98,30 @@ public final class BundleManifest {
         for (Map<String, Object> c : objects(root, "choices")) {
             Map<String, Object> s = object(c, "subnet");
             choices.add(new Choice(string(c, "device"), number(c, "budget_ms"), subnet(s), string(c, "backend"),
-                    number(c, "predicted_ms"), c.containsKey("reason") ? string(c, "reason") : ""));
+                    number(c, "predicted_ms"), c.containsKey("reason") ? string(c, "reason") : "",
+                    c.containsKey("path") ? string(c, "path") : ""));
         }
         List<Artifact> artifacts = new ArrayList<>();
         for (Map<String, Object> a : objects(root, "artifacts")) {
             artifacts.add(new Artifact(string(a, "path"), string(a, "backend"), subnet(a),
-                    (long) number(a, "bytes"), string(a, "sha256")));
+                    (long) number(a, "bytes"), string(a, "sha256"),
+                    a.containsKey("variant") ? string(a, "variant") : string(a, "precision")));
         }
         return new BundleManifest((int) number(root, "seq_len"), labels(root),
                 Collections.unmodifiableList(choices), Collections.unmodifiableList(artifacts));
+    }
+
+    /** The file a choice names: its path if it has one, else its sub-network on its backend; null if absent. */
+    public Artifact artifact(Choice choice) {
+        if (!choice.path.isEmpty()) {
+            for (Artifact a : artifacts) {
+                if (a.path.equals(choice.path)) {
+                    return a;
+                }
+            }
+            return null;
+        }
+        return artifact(choice.subnet, choice.backend);
     }
 
     /** The model file for a sub-network on a backend, or null if the bundle has none. */

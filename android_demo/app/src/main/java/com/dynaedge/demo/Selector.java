@@ -10,12 +10,13 @@ import java.util.Set;
  *
  * The choice itself was made at export time by the Python selector (a pure function of
  * the sub-network table, the profile and the budget); this class finds it and says why:
- *   1. the choices for the profile (none: the unknown-device fallback below);
+ *   1. the choices for the profile on a backend this build runs (export writes one per runtime:
+ *      ExecuTorch for this app, LiteRT for apps that embed it); none: the fallback below;
  *   2. with a budget: the choice made for exactly that budget, else for the largest
  *      budget under it, else for the smallest budget there is; without one, the
  *      strictest (smallest) budget exported;
- *   3. its artifact on a backend this build can run; if the chosen backend is not
- *      runnable here (TFLite in the offline APK) the same sub-network on a runnable one.
+ *   3. the exact file the choice names. Only bundles from before per-runtime choices can name a
+ *      backend this build cannot run; then the same sub-network on a runnable one, said so.
  * Unknown device: the choice with the lowest predicted latency of any profile, the
  * safest guess for a phone we have no profile for.
  */
@@ -48,14 +49,21 @@ public final class Selector {
         }
         List<BundleManifest.Choice> mine = new ArrayList<>();
         for (BundleManifest.Choice c : m.choices) {
-            if (c.device.equals(profile)) {
+            if (c.device.equals(profile) && runnable.contains(c.backend)) {
                 mine.add(c);
+            }
+        }
+        if (mine.isEmpty()) {  // a bundle from before per-runtime choices: its one choice per profile
+            for (BundleManifest.Choice c : m.choices) {
+                if (c.device.equals(profile)) {
+                    mine.add(c);
+                }
             }
         }
         BundleManifest.Choice pick;
         StringBuilder why = new StringBuilder();
         if (mine.isEmpty()) {
-            pick = fastest(m.choices);
+            pick = fastest(runnableOrAll(m.choices, runnable));
             why.append(profile == null ? "no device profile matches this phone" : "no choice for profile " + profile)
                     .append("; using the fastest choice in the bundle (made for ").append(pick.device).append(", ")
                     .append(ms(pick.predictedMs)).append(" predicted there)");
@@ -64,6 +72,16 @@ public final class Selector {
             why.append(pick.reason.isEmpty() ? "" : "; export said: " + pick.reason);
         }
         return withArtifact(m, pick, runnable, why);
+    }
+
+    private static List<BundleManifest.Choice> runnableOrAll(List<BundleManifest.Choice> choices, Set<String> runnable) {
+        List<BundleManifest.Choice> out = new ArrayList<>();
+        for (BundleManifest.Choice c : choices) {
+            if (runnable.contains(c.backend)) {
+                out.add(c);
+            }
+        }
+        return out.isEmpty() ? choices : out;
     }
 
     private static BundleManifest.Choice fastest(List<BundleManifest.Choice> choices) {
@@ -105,7 +123,7 @@ public final class Selector {
 
     private static Selection withArtifact(BundleManifest m, BundleManifest.Choice pick, Set<String> runnable, StringBuilder why) {
         if (runnable.contains(pick.backend)) {
-            BundleManifest.Artifact a = m.artifact(pick.subnet, pick.backend);
+            BundleManifest.Artifact a = m.artifact(pick);
             if (a != null) {
                 return new Selection(pick, a, pick.backend, why.toString());
             }

@@ -17,7 +17,7 @@ import org.junit.Test;
  * The app picks what the Python selector picked: for every (profile, budget) line of
  * dynaedge.expected (written by tests/android_demo/test_selector_parity.py from
  * exporter.devices.commands.query), Selector.select on dynaedge.manifest gives the same
- * sub-network and backend.
+ * sub-network, backend and file.
  */
 public class SelectorParityTest {
     private static final Set<String> ALL = new HashSet<>(Arrays.asList("executorch", "tflite"));
@@ -31,11 +31,12 @@ public class SelectorParityTest {
             if (line.isEmpty()) {
                 continue;
             }
-            String[] f = line.split("\t");  // profile, budget_ms, width, depth, precision, backend
+            String[] f = line.split("\t");  // profile, budget_ms, width, depth, precision, backend, path
             Selector.Selection s = Selector.select(m, f[0], Double.parseDouble(f[1]), ALL);
             String where = f[0] + " @ " + f[1] + " ms";
             assertTrue(where + ": width", s.choice.subnet.sameAs(Double.parseDouble(f[2]), Double.parseDouble(f[3]), f[4]));
             assertEquals(where + ": backend", f[5], s.backend);
+            assertEquals(where + ": file", f[6], s.artifact.path);
             checked++;
         }
         assertTrue("no expectations to check", checked > 0);
