@@ -126,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "calibrate":
             sp.add_argument("--threads", type=int, default=2)
             sp.add_argument("--runs", type=int, default=30)
+            sp.add_argument("--quick", action="store_true",
+                            help="rescale the packaged fit from a few configurations per variant (minutes)")
     b = command("bench", "latency of every artifact in a bundle and of peer runtimes", inputs=False)
     b.add_argument("--bundle", default="bundle")
     b.add_argument("--seq-len", default="64,128")

@@ -94,7 +94,7 @@ def profile(args) -> dict:
         return commands.profile_show(args.name)
     if args.profile_command == "import":
         return commands.profile_import(args.file, profile=args.profile)
-    return commands.profile_calibrate(threads=args.threads, runs=args.runs)
+    return commands.profile_calibrate(threads=args.threads, runs=args.runs, quick=args.quick)
 
 
 def bench(args) -> dict:

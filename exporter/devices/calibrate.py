@@ -189,7 +189,9 @@ def row_work(cfg: EncoderConfig, row: dict):
     return work(cfg, SubnetSpec(row["width"], row["depth"]), row["seq_len"], variant.linear_bytes)
 
 
-def fit_rows(rows: list[dict], cfg: EncoderConfig, host: dict, note: str = "") -> LatencyFit:
+def fit_rows(rows: list[dict], cfg: EncoderConfig, host: dict, note: str = "", machine: dict | None = None,
+             keep: LatencyFit | None = None) -> LatencyFit:
+    """One fit per measured variant; `keep`'s coefficients stay for variants not measured here."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         groups.setdefault((row["backend"], row_variant(row)), []).append(row)
@@ -198,19 +200,28 @@ def fit_rows(rows: list[dict], cfg: EncoderConfig, host: dict, note: str = "") -
         x = np.array([row_work(cfg, r).vector() for r in group])
         y = np.array([r["measured_ms"] for r in group])
         coefs.append(fit_group(backend, name, x, y))
-    return LatencyFit(host, cfg.to_dict(), tuple(coefs), time.strftime("%Y-%m-%dT%H:%M:%S"), note)
+    kept = [c for c in (keep.coefficients if keep else ()) if (c.backend, c.variant) not in groups]
+    if kept:
+        note += f"; kept from the previous fit: {', '.join(f'{c.backend}/{c.variant}' for c in kept)}"
+    return LatencyFit(host, cfg.to_dict(), tuple(coefs) + tuple(kept), time.strftime("%Y-%m-%dT%H:%M:%S"), note,
+                      machine)
 
 
 def calibrate(spec: CalibrationSpec, fresh: bool = False, save: bool = True, fit_path: Path | None = None,
-              progress: bool = True) -> dict:
-    """Measure, fit, save; rows carry measured and predicted ms (host profile = the fit itself)."""
+              progress: bool = True, keep: LatencyFit | None = None) -> dict:
+    """Measure, fit, save; rows carry measured and predicted ms (host profile = the fit itself).
+    `keep`: a fit whose variants not measured here are carried over (same host numbers assumed)."""
+    from exporter.devices.fingerprint import this_machine
     from exporter.devices.host_bench import measure_host
 
     host = measure_host(spec.threads)
+    machine = this_machine(spec.threads).to_dict() | {"int8_gops": host["int8_gops"][0],
+                                                      "fp32_gflops": host["fp32_gflops"][0]}
     rows = measure(spec, fresh=fresh, progress=progress)
     fit = fit_rows(rows, spec.cfg, {k: v for k, (v, _) in host.items()},
                    note=f"{len(rows)} configurations, {spec.threads} threads, seq {list(spec.seq_lens)}"
-                        + "".join(f", {b} seq {list(lens)}" for b, lens in spec.seq_lens_for))
+                        + "".join(f", {b} seq {list(lens)}" for b, lens in spec.seq_lens_for),
+                   machine=machine, keep=keep)
     out = []
     for r in rows:
         coef = np.array(fit.get(r["backend"], row_variant(r)).values)
@@ -231,3 +242,52 @@ def _spec_dict(spec: CalibrationSpec) -> dict:
     d = asdict(spec)
     d["cfg"] = spec.cfg.to_dict()
     return d
+
+
+# `profile calibrate --quick`: a few configurations per variant scale the packaged fit to this machine.
+QUICK_WIDTHS, QUICK_DEPTHS, QUICK_SEQ_LENS = (1.0,), (0.5, 1.0), (64,)
+
+
+def calibrate_quick(threads: int = 2, runs: int = 20, base: LatencyFit | None = None, save: bool = True,
+                    progress: bool = True) -> dict:
+    """Refit this host in minutes: time QUICK_* configurations of every fitted variant that lowers
+    from fp32 weights, and scale each variant's coefficients by the median measured / predicted
+    (the shape of the fit is kept, its level follows this machine). Ternary variants keep theirs."""
+    from dataclasses import replace
+
+    from exporter.devices.fingerprint import this_machine
+    from exporter.devices.fit import PACKAGED_FIT, load_fit
+    from exporter.devices.host_bench import measure_host
+
+    base = base or load_fit(PACKAGED_FIT)
+    timed = [(b, v) for b, v in base.keys() if not v.startswith("ternary")]
+    cfg = EncoderConfig.from_dict(base.model)
+    spec = CalibrationSpec(backends=tuple(dict.fromkeys(b for b, _ in timed)),
+                           variants=tuple(dict.fromkeys(v for _, v in timed)), widths=QUICK_WIDTHS,
+                           depths=QUICK_DEPTHS, seq_lens=QUICK_SEQ_LENS, threads=threads, runs=runs, rounds=2,
+                           cfg=cfg)
+    host = measure_host(threads)
+    rows = [r for r in measure(spec, progress=progress) if (r["backend"], row_variant(r)) in timed]
+    coefs, out = [], []
+    for c in base.coefficients:
+        group = [r for r in rows if (r["backend"], row_variant(r)) == (c.backend, c.variant)]
+        if not group:
+            coefs.append(c)
+            continue
+        predicted = [float(np.dot(row_work(cfg, r).vector(), c.values)) for r in group]
+        scale = float(np.median([r["measured_ms"] / p for r, p in zip(group, predicted)]))
+        coefs.append(replace(c, values=tuple(v * scale for v in c.values)))
+        out += [{k: r[k] for k in ("backend", "width", "depth", "seq_len", "measured_ms")}
+                | {"variant": c.variant, "scale": round(scale, 4), "predicted_ms": round(p * scale, 4),
+                   "error_pct": round(100 * (p * scale / r["measured_ms"] - 1), 2)} for r, p in zip(group, predicted)]
+    machine = this_machine(threads).to_dict() | {"int8_gops": host["int8_gops"][0],
+                                                 "fp32_gflops": host["fp32_gflops"][0]}
+    fit = LatencyFit({k: v for k, (v, _) in host.items()}, base.model, tuple(coefs),
+                     time.strftime("%Y-%m-%dT%H:%M:%S"),
+                     f"quick refit: {base.note} scaled per variant by measured / predicted over {len(rows)} "
+                     f"configurations on this machine", machine)
+    result = {"rows": out, "fit": fit.to_dict(), "quick": True,
+              "host": {k: {"value": v, "source": s} for k, (v, s) in host.items()}}
+    if save:
+        result["fit_path"] = str(save_fit(fit))
+    return result

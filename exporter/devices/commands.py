@@ -4,6 +4,8 @@ Each function returns a JSON-able dict (or list) shaped as DESIGN.md's "Command 
 says; the CLI prints it with --json or summarises it. UserError for anything the user can fix.
 """
 
+import functools
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from exporter.model.config import EncoderConfig
 from exporter.spec import BACKENDS, candidate_variants
 
 DEFAULT_SEQ_LEN = 64
+log = logging.getLogger("dynaedge")
 
 
 def profile_list() -> dict:
@@ -55,14 +58,20 @@ def host_profile(host: dict, base: DeviceProfile | None = None) -> DeviceProfile
 def profile_calibrate(backends: tuple[str, ...] = BACKENDS, variants: tuple[str, ...] | None = None,
                       widths: tuple[float, ...] | None = None, depths: tuple[float, ...] | None = None,
                       seq_lens: tuple[int, ...] = (DEFAULT_SEQ_LEN,), threads: int = 2, runs: int = 30,
-                      fresh: bool = False) -> dict:
-    """Time the grid on this machine (cached, resumable), fit, save the fit and the host profile."""
-    from exporter.devices.calibrate import CalibrationSpec, calibrate
+                      fresh: bool = False, quick: bool = False) -> dict:
+    """Time the grid on this machine (cached, resumable), fit, save the fit and the host profile.
+    `quick`: a few configurations per variant rescale the packaged fit (minutes, not an hour)."""
+    from exporter.devices.calibrate import CalibrationSpec, calibrate, calibrate_quick
+
+    if quick:
+        result = calibrate_quick(threads=threads)
+        result["host_profile_path"] = str(write_user_profile(host_profile(result["host"])))
+        return result
 
     extra = {k: v for k, v in (("widths", widths), ("depths", depths), ("variants", variants)) if v}
     spec = CalibrationSpec(backends=tuple(backends), seq_lens=tuple(seq_lens),
                            threads=threads, runs=runs, **extra)
-    result = calibrate(spec, fresh=fresh)
+    result = calibrate(spec, fresh=fresh, keep=load_fit())  # variants not timed here keep their fit
     result["host_profile_path"] = str(write_user_profile(host_profile(result["host"])))
     return result
 
@@ -90,8 +99,35 @@ def query(device: str, budget: str | Budget, table_rows: list[dict], seq_len: in
     mine = tuple(v for v in (candidate_variants() if variants is None else variants) if v.family == family)
     if not mine:
         raise UserError(f"no {family} variant among the candidates; runtimes: {', '.join(FAMILIES)}")
-    choice = select(table_rows, profile, parse_budget(budget), load_fit(), _cfg(cfg), seq_len, mine, size_cap)
-    return choice.to_dict()
+    fit = load_fit()
+    choice = select(table_rows, profile, parse_budget(budget), fit, _cfg(cfg), seq_len, mine, size_cap).to_dict()
+    choice["latency_fit"] = fit.origin()
+    if profile.target == "host":
+        warning = host_mismatch(fit.machine)
+        if warning:
+            choice["warning"] = warning
+    return choice
+
+
+@functools.cache
+def _this_machine():
+    from exporter.devices.fingerprint import this_machine
+
+    return this_machine()
+
+
+def host_mismatch(machine: dict | None) -> str | None:
+    """Why a `host` prediction may be off on this machine, or None when it is like the fit's."""
+    from exporter.devices.fingerprint import Fingerprint
+
+    fix = "run `dynaedge profile calibrate --quick` (about 5 minutes) to refit this machine"
+    if machine is None:
+        return f"the latency fit records no machine fingerprint, so this host's predictions are unchecked; {fix}"
+    differences = Fingerprint.from_dict(machine).differences(_this_machine())
+    if differences:
+        log.warning("host predictions may be off: %s; %s", "; ".join(differences), fix)
+        return f"this machine differs from the fit's: {'; '.join(differences)}; {fix}"
+    return None
 
 
 def _profiles(target: str, device: str | None) -> list[str]:

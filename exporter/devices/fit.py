@@ -41,6 +41,7 @@ class LatencyFit:
     coefficients: tuple[Coefficients, ...]
     created: str = ""
     note: str = ""
+    machine: dict | None = None  # the calibrating host's fingerprint (fingerprint.Fingerprint); None in old fits
 
     def get(self, backend: str, variant: str) -> Coefficients:
         for c in self.coefficients:
@@ -55,7 +56,12 @@ class LatencyFit:
 
     def to_dict(self) -> dict:
         return {"features": list(FEATURES), "host": self.host, "model": self.model, "created": self.created,
-                "note": self.note, "coefficients": [asdict(c) for c in self.coefficients]}
+                "note": self.note, "machine": self.machine, "coefficients": [asdict(c) for c in self.coefficients]}
+
+    def origin(self) -> str:
+        """Which host measurement a prediction scales from, in words."""
+        where = self.machine["cpu"] if self.machine else "a host with no recorded fingerprint"
+        return f"host fit of {self.created or 'unknown date'} on {where} ({self.note})"
 
     @classmethod
     def from_dict(cls, d: dict) -> "LatencyFit":
@@ -65,7 +71,7 @@ class LatencyFit:
         # Fits written before the variant table name the variant "precision" (fp32, int8: same names).
         coefs = tuple(Coefficients(c["backend"], c.get("variant", c.get("precision")), tuple(c["values"]), c["n"], c["rms_rel_error"],
                                    c["within_10pct"]) for c in d["coefficients"])
-        return cls(d["host"], d["model"], coefs, d.get("created", ""), d.get("note", ""))
+        return cls(d["host"], d["model"], coefs, d.get("created", ""), d.get("note", ""), d.get("machine"))
 
 
 def solve(features: np.ndarray, measured: np.ndarray) -> np.ndarray:

@@ -80,3 +80,32 @@ def test_per_backend_sequence_lengths():
                                                                  ("tflite", 64)]
     with pytest.raises(UserError, match="unknown backend 'coreml'"):
         CalibrationSpec(seq_lens_for=(("coreml", (64,)),))
+
+
+def test_quick_refit_scales_each_fitted_variant_to_this_machine(fake):
+    from exporter.devices.calibrate import calibrate_quick
+    from exporter.devices.fit import Coefficients, LatencyFit
+
+    # A fit from "another machine": the right shape, 3x too slow; a ternary fit it cannot re-time.
+    full = calibrate(CalibrationSpec(backends=("executorch",), variants=("fp32",), widths=(0.25, 0.5, 1.0),
+                                     depths=(0.5, 1.0), seq_lens=(16, 64), runs=5, rounds=1, warmup=1, cfg=TINY),
+                     save=False, progress=False)
+    fp32 = next(c for c in load_fit_dict(full["fit"]).coefficients)
+    slow = Coefficients("executorch", "fp32", tuple(3 * v for v in fp32.values), fp32.n, 0.0, 1.0)
+    ternary = Coefficients("executorch", "ternary-int4", (1.0, 0.0, 0.0, 0.0, 0.0), 20, 0.0, 1.0)
+    base = LatencyFit({"threads": 2.0, "fp32_gflops": 1.0, "int8_gops": 1.0, "memory_gbs": 1.0}, TINY.to_dict(),
+                      (slow, ternary), "then", "a fit from elsewhere")
+    result = calibrate_quick(runs=5, base=base, progress=False)
+    scale = result["rows"][0]["scale"]
+    print(f"\nquick refit: scale {scale:.3f} (expected ~1/3); errors {[r['error_pct'] for r in result['rows']]} %")
+    assert 0.25 < scale < 0.45
+    assert all(abs(r["error_pct"]) < 25 for r in result["rows"])
+    fit = load_fit()
+    assert fit.get("executorch", "ternary-int4").values == ternary.values  # not re-timed: kept as it was
+    assert fit.machine and fit.machine["reference_ms"] > 0 and "quick refit" in fit.note
+
+
+def load_fit_dict(d):
+    from exporter.devices.fit import LatencyFit
+
+    return LatencyFit.from_dict(d)
