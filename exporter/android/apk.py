@@ -2,8 +2,11 @@
 
 Inputs: the app sources in android_demo/app (the same tree Android Studio opens), the
 pinned ExecuTorch runtime (runtime.py), the Debian toolchain (toolchain.py) and a bundle
-directory written by `dynaedge export --target android`, which goes into
-assets/bundle/ unchanged. The APK is checked (checks.py) before it is reported.
+directory written by `dynaedge export --target android`, of which assets/bundle/ gets what the
+app's stock ExecuTorch runtime runs: its ExecuTorch choices and a manifest listing only those
+(app_bundle.py). Before packing, every .pte's operators and delegates are checked
+against what the shipped libexecutorch.so registers (deployable.py); the APK is checked
+(checks.py) before it is reported.
 
 Native libraries are stored compressed and extracted at install time
 (android:extractNativeLibs="true"): Debian's zipalign can only page-align stored .so
@@ -11,6 +14,7 @@ files to 4 KB, and libfbjni.so is itself only 4 KB aligned, so loading libraries
 straight from the APK would not help 16 KB-page devices anyway.
 """
 
+import logging
 import shutil
 import subprocess
 import tempfile
@@ -18,14 +22,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from exporter.android.app_bundle import app_bundle
 from exporter.android.checks import ApkChecks, check_apk
+from exporter.android.deployable import DeployReport, check_programs
 from exporter.android.fbjni import write_patched_sources
-from exporter.android.runtime import Runtime, ensure_runtime
+from exporter.android.registry import runtime_registry
+from exporter.android.runtime import EXECUTORCH, Runtime, ensure_runtime
 from exporter.android.signing import DebugKey, ensure_debug_key
 from exporter.android.toolchain import Toolchain, ensure_toolchain
 from exporter.atomic import sha256_file
-from exporter.bundle import MANIFEST, read_manifest
 from exporter.errors import UserError
+
+log = logging.getLogger("dynaedge")
 
 PACKAGE = "com.dynaedge.demo"
 MIN_SDK = 26  # ExecuTorch's runtime and dx's --min-sdk-version both want 26+
@@ -48,25 +56,18 @@ class ApkReport:
     target_sdk: int
     native_libs: tuple[str, ...]
     bundle_files: tuple[str, ...]
+    left_out: tuple[str, ...]  # bundle artifacts not packed ("path: why"): the app's runtime cannot run them
     runtime: tuple[str, ...]  # npm package@version of each runtime source
+    deployable: DeployReport  # every .pte's operators and delegates, checked against libexecutorch.so
     checks: ApkChecks
     seconds: float
 
 
-def bundle_files(bundle_dir: Path) -> tuple[Path, ...]:
-    """manifest.json, vocab.txt and every artifact the manifest lists, each checked against its sha256."""
-    bundle_dir = Path(bundle_dir)
-    manifest = read_manifest(bundle_dir)  # checks schema, paths and every listed file's sha256
-    if not manifest.get("artifacts"):
-        raise UserError(f"{bundle_dir / MANIFEST} lists no artifacts; nothing for the app to run")
-    vocab = bundle_dir / "vocab.txt"
-    if not vocab.is_file():
-        raise UserError(f"{bundle_dir} has no vocab.txt; the app's tokenizer needs it")
-    files = [bundle_dir / MANIFEST, vocab] + [bundle_dir / a["path"] for a in manifest["artifacts"]]
-    sentences = bundle_dir / "sentences.txt"  # optional: the benchmark's sentences, one per line
-    if sentences.is_file():
-        files.append(sentences)
-    return tuple(files)
+def _deployability(files: tuple[Path, ...], runtime: Runtime) -> DeployReport:
+    """Each .pte's operators and delegates against the shipped libexecutorch.so (UserError if one lacks any)."""
+    lib = next(p for p in runtime.native_libs if p.name == "libexecutorch.so")
+    package, _, version = EXECUTORCH.rpartition("@")
+    return check_programs(files, runtime_registry(lib, f"{lib.name} ({package} {version})"))
 
 
 def _run(cmd: list, what: str, cwd: Path | None = None) -> str:
@@ -146,11 +147,15 @@ def build_apk(bundle_dir: Path, out_apk: Path) -> ApkReport:
     out_apk = Path(out_apk)
     if out_apk.suffix != ".apk":
         raise UserError(f"output {out_apk} must end in .apk")
-    files = bundle_files(Path(bundle_dir))
     tools, runtime = ensure_toolchain(), ensure_runtime()
     key = ensure_debug_key(tools.keytool)
     with tempfile.TemporaryDirectory(prefix="dynaedge-apk-") as tmp:
         work = Path(tmp)
+        app = app_bundle(Path(bundle_dir), work / "app-bundle")
+        files = app.files
+        for line in app.left_out:
+            log.info("not packed: %s", line)
+        deployable = _deployability(files, runtime)
         unsigned = _package(tools, runtime, files, work)
         _align_and_sign(tools, key, unsigned, out_apk, work)
     checks = check_apk(out_apk)
@@ -160,5 +165,5 @@ def build_apk(bundle_dir: Path, out_apk: Path) -> ApkReport:
     return ApkReport(apk=out_apk, bytes=out_apk.stat().st_size, sha256=sha256_file(out_apk), package=PACKAGE,
                      min_sdk=checks.min_sdk, target_sdk=checks.target_sdk,
                      native_libs=tuple(lib.name for lib in runtime.native_libs),
-                     bundle_files=tuple(f.name for f in files), runtime=runtime.versions, checks=checks,
-                     seconds=round(time.perf_counter() - start, 2))
+                     bundle_files=tuple(f.name for f in files), left_out=app.left_out, runtime=runtime.versions,
+                     deployable=deployable, checks=checks, seconds=round(time.perf_counter() - start, 2))

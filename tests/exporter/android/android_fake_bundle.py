@@ -1,13 +1,16 @@
 """A small fake bundle for APK tests before the real export exists.
 
 Same layout and manifest schema as `dynaedge export --target android` (shared/DESIGN.md):
-manifest.json, one dummy .pte per sub-network, vocab.txt. The .pte bytes are not a real
-program (only its ExecuTorch identifier is real): these tests check packaging, not inference.
+manifest.json, one .pte per sub-network, vocab.txt. Each .pte is a tiny real program (not the
+encoder; tiny_programs.py) whose operators and delegate the phone's runtime registers, so the
+build's deployability check passes: these tests check packaging, not inference.
 """
 
 import hashlib
 import json
 from pathlib import Path
+
+from tiny_programs import xnnpack_program
 
 VOCAB = ["[PAD]", *[f"[unused{i}]" for i in range(99)], "[UNK]", "[CLS]", "[SEP]", "[MASK]",
          "the", "movie", "was", "great", "bad", "##ly", ".", ","]
@@ -15,13 +18,14 @@ SUBNETS = [(1.0, 1.0, "int8"), (0.5, 0.5, "int8")]
 DEVICES = {"pixel-7": [(5.0, 0), (2.0, 1)], "galaxy-a14": [(5.0, 1)]}  # profile -> (budget, subnet index)
 
 
-def make_fake_bundle(out: Path) -> Path:
+def make_fake_bundle(out: Path, program: bytes | None = None) -> Path:
+    """The bundle in `out`; every .pte holds `program` (default: the tiny XNNPACK program)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "vocab.txt").write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
     artifacts = []
     for width, depth, precision in SUBNETS:
         name = f"encoder_w{width}_d{depth}_{precision}.pte"
-        data = b"\x1c\0\0\0ET12" + name.encode() * 64  # a real .pte's identifier sits at bytes 4..8
+        data = xnnpack_program() if program is None else program
         (out / name).write_bytes(data)
         artifacts.append({"path": name, "backend": "executorch", "precision": precision, "width": width,
                           "depth": depth, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),

@@ -38,6 +38,11 @@ def test_apk_passes_every_check(built):
     assert all(n > 0 for n in checks.dex_classes.values()), checks.dex_classes
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert {"manifest.json", "vocab.txt", *(a["path"] for a in manifest["artifacts"])} <= set(checks.bundle_files)
+    deploy = report.deployable  # every packed .pte checked against libexecutorch.so before packing
+    print(f"{deploy.library}: {deploy.ops_registered} operators, delegates {deploy.delegates_registered}; "
+          f"checked {[(f.file, f.ops_checked, f.delegates_checked) for f in deploy.files]}")
+    assert {f.file for f in deploy.files} == {a["path"] for a in manifest["artifacts"]}
+    assert all(f.ops_checked > 0 and f.delegates_checked == ("XnnpackBackend",) for f in deploy.files)
 
 
 def test_host_tools_agree(built):
