@@ -32,18 +32,25 @@ class System:
     bytes: int
 
 
-def _teacher_key(teacher) -> str:
-    """Cache key of a model's lowered artifacts: its weights and the code that shapes the graph
-    (backends/ and exporter/model/, e.g. the attention mask value), so a fix never times a stale file."""
+def lowering_code_hash() -> str:
+    """The code that shapes a lowered graph (backends/ and exporter/model/, e.g. the attention mask
+    value): part of every cache key of lowered files, so a fix never times a stale file."""
     h = hashlib.sha256()
-    for name, t in sorted(teacher.state_dict().items()):
-        h.update(name.encode())
-        h.update(t.detach().contiguous().numpy().tobytes())
     root = Path(__file__).resolve().parent.parent
     for source in sorted([*(root / "backends").rglob("*"), *(root / "exporter" / "model").rglob("*")]):
         if source.suffix in (".py", ".cpp", ".h", ".c") and source.is_file():
             h.update(str(source.relative_to(root)).encode())
             h.update(source.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _teacher_key(teacher) -> str:
+    """Cache key of a model's lowered artifacts: its weights and the lowering code."""
+    h = hashlib.sha256()
+    for name, t in sorted(teacher.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().contiguous().numpy().tobytes())
+    h.update(lowering_code_hash().encode())
     return h.hexdigest()[:16]
 
 

@@ -23,9 +23,10 @@ from exporter.model.subnet import DEPTHS, WIDTHS, SubnetSpec
 from exporter.paths import cache_dir
 from exporter.spec import BACKENDS
 
-# Variants timed by default: those lowered from fp32 weights (random weights time like trained ones).
-# Ternary variants need a frozen ternary model, so they are timed from a trained supernet's slices.
-DEFAULT_VARIANTS = ("fp32", "int8", "int8-dynamic")
+# Variants timed by default: the stock-runtime variants a budget may choose (full-integer int8 runs
+# on reference kernels at ~4x the others: only with an explicit --variants). Random weights time
+# like trained ones; ternary variants are lowered from a ternarized (TWN) copy of the same encoder.
+DEFAULT_VARIANTS = ("fp32", "int8", "int8-dynamic", "ternary-int4", "ternary-int8")
 
 CACHE_VERSION = 2
 STATISTICS = ("p10", "median", "min")
@@ -56,7 +57,7 @@ class CalibrationSpec:
         _check_all("backend", self.backends, BACKENDS)
         from backends.registry import variant_names
 
-        _check_all("variant", self.variants, tuple(n for n in variant_names() if not n.startswith("ternary")))
+        _check_all("variant", self.variants, variant_names())
         _check_all("backend", tuple(b for b, _ in self.seq_lens_for), BACKENDS)
         for s in self.seq_lens + tuple(x for _, lens in self.seq_lens_for for x in lens):
             if not 8 <= s <= self.cfg.max_positions:
@@ -78,9 +79,12 @@ class CalibrationSpec:
 
 
 def _artifact_key(spec: CalibrationSpec, config: tuple) -> str:
-    """What changes the lowered file (not the timing settings): reruns with other threads reuse it."""
+    """What changes the lowered file (not the timing settings): reruns with other threads reuse it;
+    a change to the lowering code re-lowers and so re-times."""
+    from exporter.bench_systems import lowering_code_hash
+
     what = {"cfg": spec.cfg.to_dict(), "seed": spec.seed, "config": list(config),
-            "calibration_sentences": spec.calibration_sentences}
+            "calibration_sentences": spec.calibration_sentences, "code": lowering_code_hash()}
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -147,6 +151,7 @@ def measure(spec: CalibrationSpec, fresh: bool = False, progress: bool = True) -
     cached = {} if fresh else _cached(path)
     torch.manual_seed(spec.seed)
     full = Encoder(spec.cfg).eval()
+    ternary = None  # a ternary QAT copy of `full`, built when a ternary variant is first timed
     artifacts = cache_dir("latency", "artifacts")
     rows = []
     for config in tqdm(spec.grid(), desc="calibrate latency", unit="config", disable=not progress):
@@ -161,7 +166,11 @@ def measure(spec: CalibrationSpec, fresh: bool = False, progress: bool = True) -
         ids, mask = _random_inputs(spec, seq_len)
         t0 = time.perf_counter()
         if not artifact.exists():
-            small = extract(full, SubnetSpec(width, depth))
+            if variant.precision == "ternary":
+                ternary = ternary or _ternary_qat(full, ids, mask)
+                small = _frozen(ternary, SubnetSpec(width, depth))
+            else:
+                small = extract(full, SubnetSpec(width, depth))
             write_bytes(artifact, backend.lower(small, LowerSpec(variant.precision, seq_len, ids, mask,
                                                                  variant.options)).data)
         lower_s = time.perf_counter() - t0
@@ -187,6 +196,28 @@ def row_work(cfg: EncoderConfig, row: dict):
 
     variant = find_variant(row["backend"], row_variant(row))
     return work(cfg, SubnetSpec(row["width"], row["depth"]), row["seq_len"], variant.linear_bytes)
+
+
+def _ternary_qat(full, ids: np.ndarray, mask: np.ndarray):
+    """Ternary weights (TWN) and activation ranges from the random inputs: times like a trained one."""
+    import copy
+
+    import torch
+
+    from exporter.compress.quant import QuantSpec, quantize_model
+
+    model = quantize_model(copy.deepcopy(full), QuantSpec(weights="ternary"))
+    model.train()
+    with torch.no_grad():
+        model(torch.from_numpy(ids), torch.from_numpy(mask))
+    return model.eval()
+
+
+def _frozen(qat, subnet: SubnetSpec):
+    from exporter.compress.freeze import freeze_ternary
+    from exporter.compress.quant import extract_quantized
+
+    return freeze_ternary(extract_quantized(qat, subnet))
 
 
 def fit_rows(rows: list[dict], cfg: EncoderConfig, host: dict, note: str = "", machine: dict | None = None,
