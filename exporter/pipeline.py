@@ -56,7 +56,7 @@ def export(spec: ExportSpec) -> ExportResult:
                  "params": teacher.num_params()}]
         jobs = [Job(FULL, v) for v in spec.file_variants()]
         slices, choices, infeasible, supernet = TeacherSlices(teacher), [], [], None
-        if any(job.precision == "ternary" for job in jobs):
+        if any(job.variant.precision == "ternary" for job in jobs):
             ternary, supernet, extra = _ternary_source(spec, inputs)
             slices, rows = TeacherSlices(teacher, ternary), rows + extra
     else:
@@ -74,11 +74,11 @@ def export(spec: ExportSpec) -> ExportResult:
     failed = []
     references: dict[int, np.ndarray] = {}  # PyTorch dev logits per reference model (the teacher serves many jobs)
     for job in jobs:
-        backend = get_backend(job.backend)
+        backend = get_backend(job.variant.backend)
         name = job.file_name
         piece = slices.get(job)
         log.info("lowering %s%s", name, f" for {', '.join(job.devices)}" if job.devices else "")
-        lowered = backend.lower(piece.model, LowerSpec(job.precision, inputs.seq_len,
+        lowered = backend.lower(piece.model, LowerSpec(job.variant.precision, inputs.seq_len,
                                                        train.ids[:spec.calibration_sentences],
                                                        train.mask[:spec.calibration_sentences], job.variant.options))
         if id(piece.reference) not in references:

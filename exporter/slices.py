@@ -27,14 +27,6 @@ class Job:
     devices: tuple[str, ...] = ()
 
     @property
-    def precision(self) -> str:
-        return self.variant.precision
-
-    @property
-    def backend(self) -> str:
-        return self.variant.backend
-
-    @property
     def file_name(self) -> str:
         return self.variant.file_name(self.subnet.name)
 
@@ -53,11 +45,11 @@ class TeacherSlices:
         self.teacher, self.ternary = teacher, ternary
 
     def get(self, job: Job) -> Slice:
-        if job.subnet == FULL and job.precision == "ternary" and self.ternary is not None:
+        if job.subnet == FULL and job.variant.precision == "ternary" and self.ternary is not None:
             return self.ternary.get(job)
-        if job.subnet != FULL or job.precision not in ("fp32", "int8"):
+        if job.subnet != FULL or job.variant.precision not in ("fp32", "int8"):
             raise UserError(f"without --budget only the full-size teacher (fp32, int8) and the supernet's "
-                            f"full-size ternary slice are exported, not {job.subnet.name} {job.precision}")
+                            f"full-size ternary slice are exported, not {job.subnet.name} {job.variant.precision}")
         return Slice(self.teacher, self.teacher)
 
 
@@ -79,7 +71,7 @@ class SupernetSlices:
         return self._cache[grid[-1]]
 
     def get(self, job: Job) -> Slice:
-        if job.precision == "ternary":
+        if job.variant.precision == "ternary":
             from exporter.compress.freeze import freeze_ternary
             from exporter.compress.quant import extract_quantized
 
