@@ -5,6 +5,8 @@ Scopes:
   float.
 - "all": every op pattern the quantizer supports (linear, add, mul, ...) except the masked
   softmax, whose additive mask (encoder.MASK_VALUE) would otherwise set the scale of the attention scores.
+In both, the int8 word table (backends/int8_embedding.Int8Embedding: already int8, dequantized by
+its own per-row scales) and any module type a backend names in `float_types` stay as they are.
 
 FFN output projections read GELU outputs, too heavy-tailed for one static scale: on the
 fine-tuned MiniLM (1,057 dev sentences) static activations everywhere lost 1.0-1.4 points,
@@ -25,16 +27,18 @@ def qualified_name(module_type: type) -> str:
 
 
 def apply_scope(quantizer, config, scope: str, model: torch.nn.Module, dynamic_config=None,
-                dynamic_modules: tuple[str, ...] = ()):
+                dynamic_modules: tuple[str, ...] = (), float_types: tuple[type, ...] = ()):
     """Configure an XNNPACKQuantizer for `scope`; Linear modules named (last part) in
-    `dynamic_modules` get `dynamic_config`."""
+    `dynamic_modules` get `dynamic_config`; modules of `float_types` stay float."""
+    from backends.int8_embedding import Int8Embedding
     from exporter.model.encoder import MaskedSoftmax
 
     if scope not in INT8_SCOPES:
         raise unknown_choice("int8_scope", scope, INT8_SCOPES)
     if scope == "all":
         quantizer.set_global(config)
-        quantizer.set_module_type(MaskedSoftmax, None)  # None: leave this module's ops in float
+        for kept in (MaskedSoftmax, Int8Embedding, *float_types):
+            quantizer.set_module_type(kept, None)  # None: leave this module's ops as they are
     for name, module in model.named_modules():
         if not isinstance(module, torch.nn.Linear):
             continue
@@ -55,11 +59,13 @@ def node_predicate(scope: str, float_modules: tuple[str, ...] = ()):
 
     Decided by the innermost module in the node's nn_module_stack (path, qualified type name).
     """
+    from backends.int8_embedding import Int8Embedding
     from exporter.model.encoder import MaskedSoftmax, SliceLinear
 
     if scope not in INT8_SCOPES:
         raise unknown_choice("int8_scope", scope, INT8_SCOPES)
     linear_types = {qualified_name(SliceLinear), qualified_name(torch.nn.Linear)}
+    kept_types = {qualified_name(MaskedSoftmax), qualified_name(Int8Embedding)}
 
     def wanted(node) -> bool:
         stack = list(node.meta.get("nn_module_stack", {}).values())
@@ -71,6 +77,6 @@ def node_predicate(scope: str, float_modules: tuple[str, ...] = ()):
             return False
         if scope == "linear":
             return type_name in linear_types
-        return type_name != qualified_name(MaskedSoftmax)
+        return type_name not in kept_types
 
     return wanted

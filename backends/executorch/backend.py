@@ -2,7 +2,11 @@
 
 fp32: the whole encoder on XNNPACK. int8: pt2e with XNNPACKQuantizer, symmetric
 per-channel weights, static per-tensor activations calibrated on real training sentences
-(or dynamic activations with option int8_mode=dynamic). ternary: a frozen QAT model
+(or dynamic activations with option int8_mode=dynamic), and the word table stored int8 per row
+(backends/int8_embedding.py). fp32 and int8 lower a copy of the model whose LayerNorms are
+written in XNNPACK's ops (layer_norm.py), after edge passes (passes.py) that drop the no-op
+expands of the attention matmuls: only the embedding gathers, the mask cast and the pooling sum
+stay on portable kernels. ternary: a frozen QAT model
 (exporter.compress.freeze) whose ternary Linears go to our 2-bit DynaedgeTernaryBackend
 (backends/executorch/ternary), everything else to XNNPACK.
 """
@@ -14,6 +18,9 @@ import torch
 
 from backends.base import LowerSpec, Lowered, calibrate
 from backends.executorch.delegates import count_delegated_ops, undelegated_op_names
+from backends.executorch.layer_norm import LinearMeanLayerNorm, with_linear_mean_layer_norms
+from backends.executorch.passes import PASSES
+from backends.int8_embedding import with_int8_word_table
 from backends.int8_scope import apply_scope, module_list
 from exporter.errors import unknown_choice
 
@@ -42,10 +49,12 @@ class ExecuTorchBackend:
             quantization = ("ternary 2-bit weights with per-row scales (DynaedgeTernaryBackend), int8 activations "
                             "with trained static scales; other ops on XNNPACK")
         else:
+            model = with_linear_mean_layer_norms(model)
             if spec.precision == "int8":
-                model, quantization = _quantize_int8(model, spec)
+                model, quantization = _quantize_int8(with_int8_word_table(model), spec)
             program = torch.export.export(model, example, strict=False)
-            edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
+            edge = to_edge_transform_and_lower(program, transform_passes=list(PASSES),
+                                               partitioner=[XnnpackPartitioner()])
         # Count before to_executorch(): memory planning adds alloc nodes to the same graph.
         delegates = count_delegated_ops(edge)
         names = ", ".join(f"{k} x{v}" for k, v in undelegated_op_names(edge).items())
@@ -72,13 +81,13 @@ def _quantize_int8(model: torch.nn.Module, spec: LowerSpec):
     dynamic_modules = module_list(spec.option("int8_dynamic_modules", "ffn_out"))
     quantizer = apply_scope(XNNPACKQuantizer(),
                             get_symmetric_quantization_config(is_per_channel=True, is_dynamic=dynamic), scope,
-                            model=model, dynamic_modules=dynamic_modules,
+                            model=model, dynamic_modules=dynamic_modules, float_types=(LinearMeanLayerNorm,),
                             dynamic_config=get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True))
     prepared = prepare_pt2e(graph, quantizer)
     calibrate(prepared, spec, limit=16 if dynamic else 256, desc="calibrate int8 (executorch)")
     scheme = ("dynamic int8 activations" if dynamic else
               f"static int8 activations (dynamic on {', '.join(dynamic_modules) or 'none'})") + \
-        f", per-channel int8 weights (XNNPACKQuantizer, scope {scope}); embeddings fp32"
+        f", per-channel int8 weights (XNNPACKQuantizer, scope {scope}); embeddings int8 per row"
     return convert_pt2e(prepared), scheme
 
 

@@ -2,14 +2,17 @@
 
 int8 modes: "static" (default) = int8 activations calibrated on real training sentences and
 per-channel int8 weights, on the Linear layers (int8_scope "linear"; "all" adds every op the
-quantizer supports); the word-embedding table stays fp32 (the EMBEDDING_LOOKUP kernel rejects
-per-channel int8 tables); an int8 output tensor is dequantized by the runner with its scale /
-zero point. "dynamic" = dynamic-range int8: ai-edge-quantizer's dynamic_wi8c_afp32 on the fp32
-graph's FULLY_CONNECTED ops (per-channel int8 weights, activations quantized per call); the
-converter's own PT2E dynamic mode also quantizes the word table with a non-zero zero point, which
-LiteRT's EMBEDDING_LOOKUP refuses at load time. "full" = full-integer: ai-edge-quantizer static
-quantization of the fp32 graph per op class (full_integer.RULES: int8 or 16-bit activations).
-Ops left in float (and, for "full", ops on 16-bit activations) are listed as fallbacks.
+quantizer supports); an int8 output tensor is dequantized by the runner with its scale / zero
+point. "dynamic" = dynamic-range int8: ai-edge-quantizer's dynamic_wi8c_afp32 on the fp32 graph's
+FULLY_CONNECTED ops (per-channel int8 weights, activations quantized per call). "full" =
+full-integer: ai-edge-quantizer static quantization of the fp32 graph per op class
+(full_integer.RULES: int8 or 16-bit activations). Ops left in float (and, for "full", ops on
+16-bit activations) are listed as fallbacks.
+
+Every int8 mode first swaps the word table for backends/int8_embedding.Int8Embedding: int8 rows
+with one fp32 scale per row, a GATHER_ND on an int8 constant then CAST and MUL in the graph, which
+no quantizer touches (LiteRT's EMBEDDING_LOOKUP refuses per-channel int8 tables, and the
+converter's own PT2E dynamic mode gave the table a non-zero zero point it refuses at load time).
 """
 
 from pathlib import Path
@@ -18,6 +21,7 @@ import numpy as np
 import torch
 
 from backends.base import LowerSpec, Lowered, calibrate
+from backends.int8_embedding import with_int8_word_table
 from backends.int8_scope import module_list, node_predicate
 from backends.tflite.inspect import float_ops, int16_ops, op_counts
 from exporter.errors import unknown_choice
@@ -47,6 +51,7 @@ class TFLiteBackend:
         mode = spec.option("int8_mode", "static")
         if mode not in INT8_MODES:
             raise unknown_choice("int8_mode", mode, INT8_MODES)
+        model = with_int8_word_table(model)
         if mode == "static":
             data = _convert_int8(model, spec)
         else:  # both ai-edge-quantizer modes rewrite the converted fp32 flatbuffer
@@ -73,13 +78,13 @@ class TFLiteBackend:
 def _scheme(mode: str, spec: LowerSpec) -> str:
     if mode == "dynamic":
         return ("dynamic-range int8 (ai-edge-quantizer: per-channel int8 FULLY_CONNECTED weights, float "
-                "activations quantized at run time); embeddings fp32")
+                "activations quantized at run time); embeddings int8 per row")
     if mode == "full":
         return ("full-integer (ai-edge-quantizer static: per-channel int8 weights, int8 activations, int16 on "
-                "the ops listed in fallbacks); embeddings fp32")
+                "the ops listed in fallbacks); embeddings int8 per row")
     return (f"static int8 activations, per-channel int8 weights (PT2EQuantizer, scope "
             f"{spec.option('int8_scope', 'linear')}; float: {spec.option('int8_float_modules', 'ffn_out') or 'none'}); "
-            f"embeddings fp32")
+            f"embeddings int8 per row")
 
 
 def _dynamic_int8(fp32: bytes) -> bytes:
