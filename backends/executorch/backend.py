@@ -42,7 +42,14 @@ class ExecuTorchBackend:
         model = model.eval()
         example = spec.example_inputs()
         quantization = "none (fp32)"
-        if spec.precision == "ternary":
+        storage = spec.option("ternary_storage", "delegate")
+        if spec.precision == "ternary" and storage not in ("delegate", "int4"):
+            raise unknown_choice("executorch ternary_storage", storage, ("delegate", "int4"))
+        if spec.precision == "ternary" and storage == "int4":  # stock runtime: XNNPACK 4-bit, no custom delegate
+            from backends.executorch.ternary_int4 import SCHEME, lower_ternary_int4
+
+            edge, quantization = lower_ternary_int4(with_linear_mean_layer_norms(model), example, PASSES), SCHEME
+        elif spec.precision == "ternary":
             from backends.executorch.ternary.lowering import lower_ternary
 
             edge = lower_ternary(model, example)
