@@ -6,6 +6,11 @@
     # the figure is the median over rounds of each process's median of --runs calls
     python scripts/bench_int8_variants.py time before=/tmp/before after=/tmp/after --rounds 7
 
+--amx off|both also times each file in processes that may not enable Intel AMX tiles (a seccomp
+filter fails arch_prctl(ARCH_REQ_XCOMP_PERM), so XNNPACK falls back to AVX-512 VNNI): LiteRT's
+XNNPACK has AMX int8 kernels, the executorch 1.5.1 wheel's XNNPACK has none, and phones have
+neither, so on an AMX host "off" is the like-for-like kernel comparison.
+
 `build` writes <variant>-s<seq>.pte/.tflite, input-s<seq>.npz (a real dev sentence, padded) and
 build.json (bytes, quantization, fallbacks, and with --verify the dev parity against fp32 PyTorch:
 the int8 gate is accuracy within 1 point). --model: "teacher" (the cached fine-tuned teacher,
@@ -85,8 +90,32 @@ def build(args) -> None:
             print(json.dumps({path.name: row}), file=sys.stderr, flush=True)
 
 
+def deny_amx() -> None:
+    """Make arch_prctl(ARCH_REQ_XCOMP_PERM, ...) fail with EPERM in this process (before any thread starts)."""
+    import ctypes
+    import struct
+
+    ld, jeq, ret = 0x20, 0x15, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_RET|K over struct seccomp_data
+    program = [(ld, 0, 0, 4), (jeq, 0, 5, 0xC000003E),   # arch == AUDIT_ARCH_X86_64, else allow
+               (ld, 0, 0, 0), (jeq, 0, 3, 158),          # nr == arch_prctl, else allow
+               (ld, 0, 0, 16), (jeq, 0, 1, 0x1023),      # args[0] == ARCH_REQ_XCOMP_PERM
+               (ret, 0, 0, 0x00050000 | 1),              # SECCOMP_RET_ERRNO | EPERM
+               (ret, 0, 0, 0x7FFF0000)]                  # SECCOMP_RET_ALLOW
+    code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in program))
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    fprog = SockFprog(len(program), ctypes.cast(code, ctypes.c_void_p))
+    if libc.prctl(38, 1, 0, 0, 0) or libc.prctl(22, 2, ctypes.byref(fprog), 0, 0):  # NO_NEW_PRIVS, SECCOMP
+        raise SystemExit(f"seccomp filter refused (errno {ctypes.get_errno()})")
+
+
 def time_one(args) -> None:
     """Child process: load one file, warm up, print the median of --runs calls in ms."""
+    if args.no_amx:
+        deny_amx()
     import numpy as np
 
     from backends.registry import get_backend
@@ -98,38 +127,55 @@ def time_one(args) -> None:
     ids, mask = data["ids"], data["mask"]
     for _ in range(args.warmup):
         runner(ids, mask)
-    times = []
+    times, cpu0 = [], time.process_time()
     for _ in range(args.runs):
         t0 = time.perf_counter()
         runner(ids, mask)
         times.append((time.perf_counter() - t0) * 1e3)
-    print(json.dumps({"median_ms": statistics.median(times)}))
+    # CPU time per call (all threads): at 1 thread a load-independent proxy on a shared machine
+    cpu_ms = (time.process_time() - cpu0) * 1e3 / args.runs
+    print(json.dumps({"median_ms": statistics.median(times), "cpu_ms": cpu_ms}))
 
 
 def time_all(args) -> None:
-    systems = []  # (label, file, input)
+    systems = []  # (label, file, input, AMX allowed)
+    amx = {"on": (True,), "off": (False,), "both": (True, False)}[args.amx]
     for item in args.sets:
         label, _, directory = item.partition("=")
         for path in sorted(Path(directory).glob("*-s*.*")):
             if path.suffix in (".pte", ".tflite") and (not args.only or path.name.split("-s")[0] in args.only):
                 seq = path.stem.rsplit("-s", 1)[1]
-                systems.append((f"{label}:{path.name}", path, Path(directory) / f"input-s{seq}.npz"))
-    results = {name: [] for name, _, _ in systems}
+                for allowed in amx:
+                    systems.append((f"{label}:{path.name}{'' if allowed else ' (no AMX)'}", path,
+                                    Path(directory) / f"input-s{seq}.npz", allowed))
+    results = {name: [] for name, *_ in systems}
+    cpu = {name: [] for name, *_ in systems}
     for r in range(args.rounds):
-        for name, path, inputs in systems:
+        for name, path, inputs, allowed in systems:
             done = subprocess.run([sys.executable, __file__, "_one", str(path), str(inputs), "--threads",
-                                   str(args.threads), "--runs", str(args.runs), "--warmup", str(args.warmup)],
-                                  capture_output=True, text=True, cwd=ROOT)
+                                   str(args.threads), "--runs", str(args.runs), "--warmup", str(args.warmup)]
+                                  + ([] if allowed else ["--no-amx"]), capture_output=True, text=True, cwd=ROOT)
             if done.returncode:
                 raise SystemExit(f"{name} failed:\n{done.stderr[-2000:]}")
-            results[name].append(json.loads(done.stdout.strip().splitlines()[-1])["median_ms"])
+            out = json.loads(done.stdout.strip().splitlines()[-1])
+            results[name].append(out["median_ms"])
+            cpu[name].append(out["cpu_ms"])
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
     rows = [{"system": name, "median_ms": round(statistics.median(v), 3), "min_ms": round(min(v), 3),
-             "max_ms": round(max(v), 3), "rounds": [round(x, 3) for x in v]} for name, v in results.items()]
+             "max_ms": round(max(v), 3), "rounds": [round(x, 3) for x in v],
+             "cpu_ms": round(statistics.median(cpu[name]), 3)} for name, v in results.items()]
     for row in rows:
-        print(f"{row['system']:<40} {row['median_ms']:7.2f} ms  (rounds {row['min_ms']:.2f}-{row['max_ms']:.2f})",
-              file=sys.stderr)
-    print(json.dumps({"threads": args.threads, "runs": args.runs, "rounds": args.rounds, "rows": rows}, indent=1))
+        print(f"{row['system']:<40} {row['median_ms']:7.2f} ms  (rounds {row['min_ms']:.2f}-{row['max_ms']:.2f}; "
+              f"cpu {row['cpu_ms']:.2f} ms/call)", file=sys.stderr)
+    print(json.dumps({"host": host(), "threads": args.threads, "runs": args.runs, "rounds": args.rounds,
+                      "rows": rows}, indent=1))
+
+
+def host() -> str:
+    """CPU model and whether it has AMX int8 (LiteRT uses it, executorch's XNNPACK wheel does not)."""
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    return f"{model}, {info.count('processor')} cpus, amx_int8={'amx_int8' in info}"
 
 
 def main() -> None:
@@ -145,6 +191,7 @@ def main() -> None:
     t.add_argument("sets", nargs="+", help="label=DIR written by build")
     t.add_argument("--only", nargs="*", help="variant names to time (default: all found)")
     t.add_argument("--rounds", type=int, default=5)
+    t.add_argument("--amx", choices=("on", "off", "both"), default="on")
     for p in (t, sub.add_parser("_one")):
         p.add_argument("--threads", type=int, default=2)
         p.add_argument("--runs", type=int, default=50)
@@ -152,6 +199,7 @@ def main() -> None:
     one = sub.choices["_one"]
     one.add_argument("file")
     one.add_argument("input")
+    one.add_argument("--no-amx", action="store_true")
     args = parser.parse_args()
     {"build": build, "time": time_all, "_one": time_one}[args.cmd](args)
 

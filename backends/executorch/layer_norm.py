@@ -6,8 +6,8 @@ times in MiniLM, each one a break between two XNNPACK partitions). Here the two 
 hidden dim are fp32 matrix-vector products with a constant 1/H row (XNNPACK fully-connected),
 and the rest is sub, mul, rsqrt and add:
 
-    mean = x @ (1/H)      d = x - mean      var = (d * d) @ (1/H)
-    y = d * rsqrt(var + eps) * weight + bias
+    mean = x @ (1/H)      d = x - mean      var_eps = (d * d) @ (1/H) + eps   (eps as that FC's bias)
+    y = d * rsqrt(var_eps) * weight + bias
 
 The int8 quantizers leave this module in float (backends/int8_scope.py), as they left
 nn.LayerNorm. On the fine-tuned MiniLM it moves fp32 logits by < 1e-5.
@@ -30,11 +30,12 @@ class LinearMeanLayerNorm(nn.Module):
         self.weight = nn.Parameter(norm.weight.detach().clone(), requires_grad=False)
         self.bias = nn.Parameter(norm.bias.detach().clone(), requires_grad=False)
         self.register_buffer("average", torch.full((1, hidden), 1.0 / hidden))
+        self.register_buffer("eps_bias", torch.full((1,), float(norm.eps)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         d = x - F.linear(x, self.average)
-        var = F.linear(d * d, self.average)
-        return d * torch.rsqrt(var + self.eps) * self.weight + self.bias
+        var_eps = F.linear(d * d, self.average, self.eps_bias)
+        return d * torch.rsqrt(var_eps) * self.weight + self.bias
 
 
 def with_linear_mean_layer_norms(model: nn.Module) -> nn.Module:

@@ -1,30 +1,88 @@
 """Edge-dialect passes run before XNNPACK partitioning (backend.py lists them in PASSES).
 
-remove_noop_expand: torch.matmul on 4D operands decomposes to expand_copy -> view_copy -> bmm.
-For attention both operands already have the batch shape, so each expand_copy copies a tensor to
-the same shape: 24 portable kernel calls in MiniLM, each one a break in the XNNPACK delegate.
-Dropping them leaves view_copy -> bmm, which XNNPACK takes as a batch matmul.
+Each one removes work from the attention block without changing what it computes:
+
+- remove_noop_expand: torch.matmul on 4D operands decomposes to expand_copy -> view_copy -> bmm.
+  In attention both operands already have the batch shape, so each expand_copy copies a tensor to
+  the same shape: 24 portable kernel calls in MiniLM, each one a break in the XNNPACK delegate.
+  Dropping them leaves view_copy -> bmm, which XNNPACK takes as a batch matmul.
+- merge_permutes: k.transpose(1, 2) then .transpose(-1, -2) are two XNNPACK transposes of the
+  key tensor; one permute with the composed order does the same.
+- scale_before_bmm: `(q @ k^T) * c` multiplies the [heads, S, S] scores; `(q * c) @ k^T` multiplies
+  the [heads, S, head_dim] queries instead (4x fewer elements in MiniLM at seq 128). Exact in real
+  arithmetic; in fp32 a rounding-level change (< 1e-6 relative).
 """
 
 import torch
 from torch.fx.passes.infra.pass_base import PassResult
 
 
-def remove_noop_expand(graph_module: torch.fx.GraphModule) -> PassResult:
+def _edge(name: str):
     from executorch.exir.dialects._ops import ops as exir_ops
 
+    return getattr(exir_ops.edge.aten, name).default if "." not in name else \
+        getattr(getattr(exir_ops.edge.aten, name.split(".")[0]), name.split(".")[1])
+
+
+def _calls(graph_module: torch.fx.GraphModule, target):
+    return [n for n in graph_module.graph.nodes if n.op == "call_function" and n.target == target]
+
+
+def _done(graph_module: torch.fx.GraphModule, modified: bool) -> PassResult:
+    if modified:
+        graph_module.graph.eliminate_dead_code()
+        graph_module.recompile()
+    return PassResult(graph_module, modified)
+
+
+def remove_noop_expand(graph_module: torch.fx.GraphModule) -> PassResult:
     modified = False
-    for node in list(graph_module.graph.nodes):
-        if node.op != "call_function" or node.target != exir_ops.edge.aten.expand_copy.default:
-            continue
+    for node in _calls(graph_module, _edge("expand_copy")):
         source = node.args[0]
         if tuple(source.meta["val"].shape) == tuple(node.meta["val"].shape):
             node.replace_all_uses_with(source)
             graph_module.graph.erase_node(node)
             modified = True
-    if modified:
-        graph_module.recompile()
-    return PassResult(graph_module, modified)
+    return _done(graph_module, modified)
 
 
-PASSES = (remove_noop_expand,)
+def merge_permutes(graph_module: torch.fx.GraphModule) -> PassResult:
+    permute = _edge("permute_copy")
+    modified = False
+    for outer in _calls(graph_module, permute):
+        inner = outer.args[0]
+        if not (isinstance(inner, torch.fx.Node) and inner.target == permute and len(inner.users) == 1):
+            continue
+        rank = len(inner.args[1])
+        first, second = ([d % rank for d in p] for p in (inner.args[1], outer.args[1]))
+        outer.args = (inner.args[0], [first[d] for d in second])
+        graph_module.graph.erase_node(inner)
+        modified = True
+    return _done(graph_module, modified)
+
+
+def scale_before_bmm(graph_module: torch.fx.GraphModule) -> PassResult:
+    bmm, view, mul = _edge("bmm"), _edge("view_copy"), _edge("mul.Tensor")
+    modified = False
+    for node in _calls(graph_module, mul):
+        scores, scale = node.args
+        if not (isinstance(scores, torch.fx.Node) and scores.target == view and len(scores.users) == 1):
+            continue
+        product = scores.args[0]
+        if not (isinstance(product, torch.fx.Node) and product.target == bmm and len(product.users) == 1):
+            continue
+        scale_val = scale.meta.get("val") if isinstance(scale, torch.fx.Node) else None
+        if scale_val is None or scale_val.numel() != 1 or scale_val.dtype != torch.float32:
+            continue
+        query = product.args[0]
+        with graph_module.graph.inserting_before(product):
+            scaled = graph_module.graph.call_function(mul, (query, scale))
+        scaled.meta = {**query.meta, "val": query.meta["val"]}
+        product.args = (scaled, product.args[1])
+        node.replace_all_uses_with(scores)
+        graph_module.graph.erase_node(node)
+        modified = True
+    return _done(graph_module, modified)
+
+
+PASSES = (remove_noop_expand, merge_permutes, scale_before_bmm)
