@@ -4,11 +4,11 @@ Systems: torch eager fp32, every variant of the backends' tables (backends/*/var
 from the teacher, the ternary ones from the supernet's full-size ternary slice when one is
 trained, and ONNX Runtime dynamic int8 of the same encoder — the peer most users would try
 first (exporter/bench_systems.py builds them).
-Batch 1, static seq_len, `threads` threads, median and p90 of `runs` timed calls after warm-up.
+Batch 1, static seq_len, `threads` threads. Each system is timed in its own fresh process, the
+systems interleaved round-robin over `rounds` rounds (exporter/bench_timing.py); a row's median is
+the median over rounds of each process's median of `runs` calls after warm-up.
 """
 
-import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +26,9 @@ class BenchSpec:
     bundle: Path = Path("bundle")
     seq_lens: tuple[int, ...] = (64, 128)
     threads: int = 2
-    runs: int = 50
+    runs: int = 50                   # timed calls per process
     warmup: int = 5
+    rounds: int = 5                  # fresh processes per system, interleaved round-robin
     supernet_recipe: str = "quick"   # whose full-size ternary slice is timed (skipped, and said, if untrained)
 
     def __post_init__(self):
@@ -36,6 +37,8 @@ class BenchSpec:
                 raise UserError(f"sequence length {s} out of range; choose 8..512")
         if self.runs < 5:
             raise UserError(f"--runs {self.runs} is too few for a median and p90; use at least 5")
+        if self.rounds < 1:
+            raise UserError(f"--rounds {self.rounds}: use at least 1 (3 or more on a shared machine)")
 
 
 def encoder_ops(cfg, seq_len: int) -> float:
@@ -45,26 +48,17 @@ def encoder_ops(cfg, seq_len: int) -> float:
     return float(per_layer * cfg.layers)
 
 
-def time_runner(runner, ids: np.ndarray, mask: np.ndarray, spec: BenchSpec) -> tuple[float, float]:
-    for _ in range(spec.warmup):
-        runner(ids, mask)
-    times = []
-    for _ in range(spec.runs):
-        t0 = time.perf_counter()
-        runner(ids, mask)
-        times.append((time.perf_counter() - t0) * 1e3)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(0.9 * len(times)))]
-
-
 def run_bench(spec: BenchSpec) -> dict:
     import torch
 
     from exporter.bench_systems import build_systems
+    from exporter.bench_timing import Timed, TimingSpec, load_runner, time_systems
     from exporter.bundle import read_manifest
     from exporter.compress.finetune import finetune_teacher
     from exporter.compress.recipe import TrainSpec
+    from exporter.devices.fingerprint import this_machine
     from exporter.inputs import prepare
+    from exporter.paths import cache_dir
     from exporter.verify import run_runner
 
     torch.set_num_threads(spec.threads)
@@ -72,23 +66,31 @@ def run_bench(spec: BenchSpec) -> dict:
     # The teacher recipe; a --budget or ternary bundle also names its supernet there.
     recipe = TrainSpec(**{k: v for k, v in manifest["recipe"].items() if k not in ("sha256", "supernet")})
     data_arg = None if manifest["data"]["name"] == "movie-reviews" else manifest["data"]["source"]
-    rows = []
+    rows, timed = [], []
     ternary, notes = _ternary_model(manifest, data_arg, spec.supernet_recipe)
     for seq_len in spec.seq_lens:
         inputs = prepare(manifest["model"]["path"], data_arg, seq_len)
         teacher, _ = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, recipe)
         dev = inputs.splits.dev
         # A real sentence, padded to seq_len: every system sees the same input.
-        ids, mask = dev.ids[:1], dev.mask[:1]
+        sample = cache_dir("bench") / f"input-s{seq_len}.npz"
+        np.savez(sample, ids=dev.ids[:1], mask=dev.mask[:1])
         ops = encoder_ops(teacher.cfg, seq_len)
-        for system in build_systems(teacher, inputs, seq_len, spec.threads, ternary):
-            median, p90 = time_runner(system.runner, ids, mask, spec)
-            logits = run_runner(system.runner, dev.ids, dev.mask, desc=f"accuracy {system.name} seq {seq_len}")
+        for system in build_systems(teacher, inputs, seq_len, ternary):
+            logits = run_runner(load_runner(system.file, spec.threads), dev.ids, dev.mask,
+                                desc=f"accuracy {system.name} seq {seq_len}")
             rows.append({"system": system.name, "precision": system.precision, "seq_len": seq_len,
-                         "median_ms": round(median, 3), "p90_ms": round(p90, 3), "bytes": system.bytes,
-                         "dev_accuracy": round(float((logits.argmax(-1) == dev.labels).mean()), 6),
-                         "peak_share": round(ops / (median * 1e-3) / INT8_PEAK_OPS, 4)})
-    return {"rows": rows, "threads": spec.threads, "runs": spec.runs, "summary": _summary(rows) | notes}
+                         "bytes": system.bytes, "ops": ops,
+                         "dev_accuracy": round(float((logits.argmax(-1) == dev.labels).mean()), 6)})
+            timed.append(Timed(f"{system.name}@{seq_len}", system.file, sample))
+    times = time_systems(timed, TimingSpec(spec.threads, spec.runs, spec.warmup, spec.rounds))
+    for row, system in zip(rows, timed):
+        t = times[system.name]
+        ops = row.pop("ops")
+        row |= {"median_ms": t["median_ms"], "p90_ms": t["p90_ms"], "rounds_ms": t["rounds"],
+                "peak_share": round(ops / (t["median_ms"] * 1e-3) / INT8_PEAK_OPS, 4)}
+    return {"rows": rows, "threads": spec.threads, "runs": spec.runs, "rounds": spec.rounds,
+            "host": this_machine(spec.threads).to_dict(), "summary": _summary(rows) | notes}
 
 
 def _ternary_model(manifest: dict, data_arg, recipe_name: str):

@@ -9,7 +9,6 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from backends.base import LowerSpec
@@ -26,10 +25,12 @@ def system_name(variant: Variant) -> str:
 
 @dataclass(frozen=True)
 class System:
+    """One timed system: a file the child process of exporter.bench_timing loads by its suffix."""
+
     name: str
     precision: str
-    runner: object
-    bytes: int
+    file: Path
+    bytes: int             # what a user ships (torch eager: its fp32 weights)
 
 
 def lowering_code_hash() -> str:
@@ -54,50 +55,39 @@ def _teacher_key(teacher) -> str:
     return h.hexdigest()[:16]
 
 
-class TorchRunner:
-    def __init__(self, model):
-        self.model = model.eval()
-
-    @torch.no_grad()
-    def __call__(self, ids, mask):
-        return self.model(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
-
-
-def build_systems(teacher, inputs, seq_len: int, threads: int, ternary=None) -> list[System]:
-    """`ternary`: a frozen full-size ternary model (slices.SupernetSlices), timed on both backends."""
+def build_systems(teacher, inputs, seq_len: int, ternary=None) -> list[System]:
+    """`ternary`: a frozen full-size ternary model (slices.SupernetSlices), lowered in every ternary
+    variant. Files are cached by weights and lowering code, so a second run only times."""
     from tqdm import tqdm
 
     work = cache_dir("bench", f"{_teacher_key(teacher)}-s{seq_len}")
     calib = LowerSpec("fp32", seq_len, inputs.splits.train.ids[:256], inputs.splits.train.mask[:256])
-    systems = [System("torch-eager", "fp32", TorchRunner(teacher), 4 * teacher.num_params())]
-    plain = [v for v in variants() if v.precision != "ternary"]
-    for variant in tqdm(plain, desc=f"lower for bench (seq {seq_len})", leave=False):
-        systems.append(_system(teacher, variant, calib, work, threads))
+    eager = work / "torch-eager.pt"
+    if not eager.exists():
+        torch.save(teacher.eval(), eager.with_suffix(".tmp"))
+        eager.with_suffix(".tmp").replace(eager)
+    systems = [System("torch-eager", "fp32", eager, 4 * teacher.num_params())]
+    jobs = [(teacher, v, work) for v in variants() if v.precision != "ternary"]
     if ternary is not None:
-        systems += _ternary_systems(ternary, calib, seq_len, threads)
+        ternary_work = cache_dir("bench", f"{_teacher_key(ternary)}-s{seq_len}")
+        jobs += [(ternary, v, ternary_work) for v in variants() if v.precision == "ternary"]
+    for model, variant, where in tqdm(jobs, desc=f"lower for bench (seq {seq_len})", leave=False):
+        systems.append(_system(model, variant, calib, where))
     onnx_path = work / "int8-dynamic.onnx"
     if not onnx_path.exists():
         _onnx_dynamic_int8(teacher, calib, work / "fp32.onnx", onnx_path)
-    systems.append(System("onnxruntime-dynamic", "int8", OnnxRunner(onnx_path, threads), onnx_path.stat().st_size))
+    systems.append(System("onnxruntime-dynamic", "int8", onnx_path, onnx_path.stat().st_size))
     return systems
 
 
-def _ternary_systems(frozen, calib: LowerSpec, seq_len: int, threads: int) -> list[System]:
-    """Every ternary variant (2-bit delegate and custom op, and the stock-runtime int8 / int4 storages)
-    of the supernet's frozen full-size ternary slice."""
-    work = cache_dir("bench", f"{_teacher_key(frozen)}-s{seq_len}")
-    return [_system(frozen, v, calib, work, threads) for v in variants() if v.precision == "ternary"]
-
-
-def _system(model, variant: Variant, calib: LowerSpec, work: Path, threads: int) -> System:
+def _system(model, variant: Variant, calib: LowerSpec, work: Path) -> System:
     """Lower `model` as `variant` once, cached in `work`."""
-    backend = get_backend(variant.backend)
     path = work / variant.file_name("bench")
     if not path.exists():
         spec = LowerSpec(variant.precision, calib.seq_len, calib.calibration_ids, calib.calibration_mask,
                          variant.options)
-        write_bytes(path, backend.lower(model, spec).data)
-    return System(system_name(variant), variant.precision, backend.load(path, threads), path.stat().st_size)
+        write_bytes(path, get_backend(variant.backend).lower(model, spec).data)
+    return System(system_name(variant), variant.precision, path, path.stat().st_size)
 
 
 def _onnx_dynamic_int8(teacher, calib: LowerSpec, fp32_path: Path, int8_path: Path) -> None:
@@ -108,16 +98,3 @@ def _onnx_dynamic_int8(teacher, calib: LowerSpec, fp32_path: Path, int8_path: Pa
     tmp = int8_path.with_suffix(".tmp.onnx")
     quantize_dynamic(str(fp32_path), str(tmp), weight_type=QuantType.QInt8)
     tmp.replace(int8_path)
-
-
-class OnnxRunner:
-    def __init__(self, path: Path, threads: int):
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-
-    def __call__(self, ids, mask):
-        return self.session.run(["logits"], {"ids": ids.astype(np.int32), "mask": mask.astype(np.int32)})[0]

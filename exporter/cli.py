@@ -38,10 +38,13 @@ def _summary(command: str, result: dict) -> str:
     if command == "export":
         return _export_summary(result)
     if command == "bench":
-        lines = [f"{'system':<24}{'prec':<6}{'seq':>5}{'median ms':>11}{'p90 ms':>9}{'MB':>8}"]
+        host = result.get("host", {})
+        lines = [f"host: {host.get('cpu', '?')}, {host.get('cores', '?')} cores, {result['threads']} threads; "
+                 f"median over {result.get('rounds', 1)} interleaved fresh-process rounds of {result['runs']} calls",
+                 f"{'system':<30}{'prec':<8}{'seq':>5}{'median ms':>11}{'p90 ms':>9}{'MB':>8}{'dev':>8}"]
         for r in result["rows"]:
-            lines.append(f"{r['system']:<24}{r['precision']:<6}{r['seq_len']:>5}{r['median_ms']:>11.2f}"
-                         f"{r['p90_ms']:>9.2f}{r['bytes'] / 1e6:>8.1f}")
+            lines.append(f"{r['system']:<30}{r['precision']:<8}{r['seq_len']:>5}{r['median_ms']:>11.2f}"
+                         f"{r['p90_ms']:>9.2f}{r['bytes'] / 1e6:>8.1f}{100 * r['dev_accuracy']:>7.1f}%")
         return "\n".join(lines + [f"{k}: {v}" for k, v in result.get("summary", {}).items()])
     if command == "android" and "apk" in result and "bytes" in result:
         checked = result.get("deployable", {}).get("files", [])
@@ -131,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     b = command("bench", "latency of every artifact in a bundle and of peer runtimes", inputs=False)
     b.add_argument("--bundle", default="bundle")
     b.add_argument("--seq-len", default="64,128")
-    b.add_argument("--runs", type=int, default=50)
+    b.add_argument("--runs", type=int, default=50, help="timed calls per process")
+    b.add_argument("--rounds", type=int, default=5,
+                   help="fresh processes per system, interleaved round-robin; the row is their median")
     b.add_argument("--recipe", default="quick", help="supernet whose full-size ternary slice is timed too "
                                                      "(skipped, and said so, when it is not trained)")
     a = sub.add_parser("android", help="build the offline demo APK with a bundle inside, or install it")

@@ -101,7 +101,8 @@ def bench(args) -> dict:
     from exporter.bench import BenchSpec, run_bench
 
     return run_bench(BenchSpec(bundle=Path(args.bundle), seq_lens=tuple(int(s) for s in args.seq_len.split(",")),
-                               threads=args.threads, runs=args.runs, supernet_recipe=args.recipe))
+                               threads=args.threads, runs=args.runs, rounds=args.rounds,
+                               supernet_recipe=args.recipe))
 
 
 def android(args) -> dict:

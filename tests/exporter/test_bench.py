@@ -32,6 +32,8 @@ def test_bad_bench_specs():
         BenchSpec(seq_lens=(4,))
     with pytest.raises(UserError, match="--runs 2 is too few"):
         BenchSpec(runs=2)
+    with pytest.raises(UserError, match="--rounds 0"):
+        BenchSpec(rounds=0)
 
 
 def test_bench_times_every_variant_of_the_table_once():
