@@ -1,18 +1,26 @@
 """The bundle the app reads: manifest.json (schema 1) beside the artifacts and vocab.txt.
 
-Artifacts and vocab are written atomically first; the manifest is written last, so a
-bundle with a manifest is always complete. Readers check every file's sha256.
+Export builds the whole bundle in a staging directory and swaps it in at once
+(exporter.atomic.swap_dir). manifest.sha256 seals the manifest (`sha256sum -c manifest.sha256`
+checks it by hand). Readers refuse a bundle changed after export, naming the file: a manifest
+that does not match its seal, a listed file missing or with another sha256, a file the manifest
+does not list.
 """
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from exporter.atomic import sha256_file, write_json
+from exporter.atomic import previous_dir, sha256_file, write_bytes
 from exporter.errors import UserError
 
 SCHEMA = 1
 MANIFEST = "manifest.json"
+SEAL = "manifest.sha256"
+# Files a bundle may hold without the manifest listing them: the seal, export's log, and the
+# optional benchmark sentences a user may add for the demo app (one per line).
+UNLISTED = (MANIFEST, SEAL, "export.log", "sentences.txt")
 
 
 @dataclass
@@ -43,20 +51,29 @@ def file_entry(path: Path, bundle_dir: Path) -> dict:
             "sha256": sha256_file(path)}
 
 
-def write_manifest(bundle_dir: Path, manifest: Manifest) -> Path:
+def write_manifest(bundle_dir: Path, manifest: "Manifest | dict") -> Path:
+    """manifest.json and its seal manifest.sha256 (sha256sum's format)."""
     path = Path(bundle_dir) / MANIFEST
-    write_json(path, manifest.to_dict())
+    data = (json.dumps(manifest.to_dict() if isinstance(manifest, Manifest) else manifest, indent=2) + "\n").encode()
+    write_bytes(path, data)
+    write_bytes(Path(bundle_dir) / SEAL, f"{hashlib.sha256(data).hexdigest()}  {MANIFEST}\n".encode())
     return path
 
 
 def read_manifest(bundle_dir: Path, check_files: bool = True) -> dict:
-    """The manifest, after checking its schema and (by default) every listed file's size and sha256."""
+    """The manifest, after checking its seal and schema and (by default) that the bundle holds
+    exactly the listed files, each with its sha256."""
     bundle_dir = Path(bundle_dir)
     path = bundle_dir / MANIFEST
     if not path.exists():
+        if not bundle_dir.exists() and previous_dir(bundle_dir).exists():
+            raise UserError(f"{bundle_dir} is missing: an export was killed while swapping in a new bundle; the "
+                            f"previous complete bundle is at {previous_dir(bundle_dir)} (rename it back or export again)")
         raise UserError(f"{bundle_dir} is not a dynaedge bundle (no {MANIFEST}); run `dynaedge export` first")
+    data = path.read_bytes()
+    check_seal(bundle_dir, data)
     try:
-        manifest = json.loads(path.read_text())
+        manifest = json.loads(data)
     except json.JSONDecodeError as err:
         raise UserError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
     if manifest.get("schema") != SCHEMA:
@@ -64,7 +81,30 @@ def read_manifest(bundle_dir: Path, check_files: bool = True) -> dict:
     if check_files:
         for entry in listed_files(manifest):
             check_file(bundle_dir, entry)
+        check_unlisted(bundle_dir, manifest)
     return manifest
+
+
+def check_seal(bundle_dir: Path, manifest_bytes: bytes) -> None:
+    seal = Path(bundle_dir) / SEAL
+    if not seal.is_file():
+        raise UserError(f"bundle file {SEAL} is missing (bundles exported before it existed have none): "
+                        "export again")
+    expected = seal.read_text().split()[0] if seal.read_text().split() else ""
+    digest = hashlib.sha256(manifest_bytes).hexdigest()
+    if digest != expected:
+        raise UserError(f"bundle file {MANIFEST}: sha256 {digest[:16]}…, {SEAL} says {expected[:16]}…: "
+                        "the manifest was edited after export; export again")
+
+
+def check_unlisted(bundle_dir: Path, manifest: dict) -> None:
+    """A file the manifest does not list (added, or renamed from a listed one) is refused."""
+    listed = {str(Path(e["path"])) for e in listed_files(manifest)} | set(UNLISTED)
+    for path in sorted(p for p in Path(bundle_dir).rglob("*") if p.is_file()):
+        relative = str(path.relative_to(bundle_dir))
+        if relative not in listed:
+            raise UserError(f"bundle file {relative} is not listed in the manifest (added or renamed after export); "
+                            f"remove it or export again")
 
 
 def listed_files(manifest: dict) -> list[dict]:

@@ -64,7 +64,8 @@ def export(args) -> dict:
             fields[name + "s"] = chosen
     result = run_export(ExportSpec(**fields))
     if result.failed:
-        raise RuntimeError("parity failed, artifacts not written: " + " | ".join(result.failed))
+        raise RuntimeError(f"parity failed: {' | '.join(result.failed)}. The bundle at {args.out} is unchanged; "
+                           f"this run's files and figures are in {result.bundle}")
     return {"bundle": str(result.bundle), **result.manifest}
 
 
@@ -75,7 +76,7 @@ def query(args) -> dict:
     if args.bundle:
         from exporter.bundle import read_manifest
 
-        manifest = read_manifest(Path(args.bundle), check_files=False)
+        manifest = read_manifest(Path(args.bundle))  # refuses a bundle changed after export
         rows, seq_len, cfg = manifest["subnets"], manifest["seq_len"], manifest["model"].get("config")
     else:
         from exporter.slices import supernet_rows

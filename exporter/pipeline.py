@@ -5,14 +5,16 @@ Without --budget: the full-size fine-tuned teacher, every backend x precision as
 With --budget: the supernet (trained or reused), the most accurate slice per device profile
 of the target (exporter.devices), deduplicated into the artifacts those choices need.
 
-Each artifact is lowered in memory, written to a hidden temp file in the bundle dir, run by
-its own runtime over the whole dev split and compared with its PyTorch slice. Only an
-artifact that meets its thresholds is renamed into place; a failure is recorded with its
-figures.
+Each artifact is lowered in memory, written to a hidden temp file, run by its own runtime over
+the whole dev split and compared with its PyTorch slice. The whole bundle is built in a staging
+directory beside --out and swapped in only when every artifact has passed (exporter.atomic), so
+a kill at any moment leaves the previous complete bundle or the new one. A run with a failed
+artifact leaves the previous bundle as it was and puts its own files and figures in OUT.rejected.
 """
 
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import numpy as np
 
 from backends.base import LowerSpec
 from backends.registry import get_backend
-from exporter.atomic import copy_file, write_bytes
+from exporter.atomic import copy_file, crash_point, staging_dir, swap_dir, write_bytes
 from exporter.bundle import Manifest, file_entry, write_manifest
 from exporter.compress.finetune import finetune_teacher
 from exporter.compress.recipe import load_recipe
@@ -68,8 +70,29 @@ def export(spec: ExportSpec) -> ExportResult:
         tools=tool_versions())
     if supernet is not None:
         manifest.recipe["supernet"] = supernet
-    out = Path(spec.out)
-    out.mkdir(parents=True, exist_ok=True)
+    target = Path(spec.out)
+    out = staging_dir(target)
+    try:
+        failed = _write_bundle(spec, inputs, manifest, jobs, slices, out)
+        if failed:
+            rejected = rejected_dir(target)
+            shutil.rmtree(rejected, ignore_errors=True)
+            os.rename(out, rejected)
+            return ExportResult(rejected, manifest.to_dict(), tuple(failed))
+        swap_dir(out, target)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)  # a run that stops early leaves the previous bundle as it was
+    return ExportResult(target, manifest.to_dict(), ())
+
+
+def rejected_dir(target: Path) -> Path:
+    """Where a run whose artifacts failed parity leaves its files and manifest."""
+    return target.parent / f"{target.name}.rejected"
+
+
+def _write_bundle(spec: ExportSpec, inputs, manifest: Manifest, jobs, slices, out: Path) -> list[str]:
+    """Lower, verify and write every job into `out`, then vocab and the sealed manifest; the
+    names and reasons of the artifacts that failed parity."""
     train, dev = inputs.splits.train, inputs.splits.dev
     failed = []
     references: dict[int, np.ndarray] = {}  # PyTorch dev logits per reference model (the teacher serves many jobs)
@@ -81,10 +104,12 @@ def export(spec: ExportSpec) -> ExportResult:
         lowered = backend.lower(piece.model, LowerSpec(job.variant.precision, inputs.seq_len,
                                                        train.ids[:spec.calibration_sentences],
                                                        train.mask[:spec.calibration_sentences], job.variant.options))
+        crash_point(f"lowered:{name}")
         if id(piece.reference) not in references:
             references[id(piece.reference)] = torch_logits(piece.reference, dev.ids, dev.mask)
         entry = _verify_and_place(backend, lowered, out, name, references[id(piece.reference)], inputs.splits,
                                   spec.threads, job.variant.gate)
+        crash_point(f"verified:{name}")
         entry.update(width=job.subnet.width, depth=job.subnet.depth, variant=job.variant.name,
                      runtime=job.variant.runtime, devices=list(job.devices))
         if entry.get("failures"):
@@ -96,8 +121,9 @@ def export(spec: ExportSpec) -> ExportResult:
     vocab = out / "vocab.txt"
     copy_file(inputs.tokenizer.vocab_path, vocab)
     manifest.vocab = file_entry(vocab, out)
+    crash_point("manifest")
     write_manifest(out, manifest)
-    return ExportResult(out, manifest.to_dict(), tuple(failed))
+    return failed
 
 
 def _supernet(spec: ExportSpec, inputs):
@@ -162,6 +188,7 @@ def _verify_and_place(backend, lowered, out: Path, name: str, reference: np.ndar
         if failures:
             log.error("%s failed parity, not written: %s", name, "; ".join(failures))
             return {**entry, "failures": failures}
+        crash_point(f"verifying:{name}")
         test_logits = run_runner(runner, test.ids, test.mask, desc=f"test {name}")
         entry["parity"]["test_accuracy"] = round(accuracy(test_logits, test.labels), 6)
         del runner

@@ -7,11 +7,10 @@ custom-delegate .pte would only make the APK larger. A bundle without choices (a
 --budget) packs every .pte the stock runtime runs.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from exporter.bundle import MANIFEST, read_manifest
+from exporter.bundle import MANIFEST, SEAL, read_manifest, write_manifest
 from exporter.errors import UserError
 
 APP_RUNTIME = "executorch"   # backends.variant.RUNTIMES: stock ExecuTorch >= 1.1 with XNNPACK
@@ -69,10 +68,9 @@ def app_bundle(bundle_dir: Path, work: Path) -> AppBundle:
     left_out = tuple(f"{a['path']}: " + ("runs on " + _runtime(a) if _runtime(a) != APP_RUNTIME
                                           else "no device's ExecuTorch choice") for a in artifacts if a not in packed)
     work.mkdir(parents=True, exist_ok=True)
-    app_manifest = work / MANIFEST
-    app_manifest.write_text(json.dumps({**manifest, "artifacts": packed, "choices": choices,
-                                        "apk": {"runtime": APP_RUNTIME, "left_out": list(left_out)}}, indent=2))
-    files = [app_manifest, vocab] + [bundle_dir / a["path"] for a in packed]
+    app_manifest = write_manifest(work, {**manifest, "artifacts": packed, "choices": choices,
+                                         "apk": {"runtime": APP_RUNTIME, "left_out": list(left_out)}})
+    files = [app_manifest, work / SEAL, vocab] + [bundle_dir / a["path"] for a in packed]
     sentences = bundle_dir / "sentences.txt"  # optional: the benchmark's sentences, one per line
     if sentences.is_file():
         files.append(sentences)

@@ -21,7 +21,7 @@ DEVICE_ONLY = re.compile(r"^import\s+(android|org\.pytorch)\.", re.MULTILINE)
 # The plain-Java part of the app; the rest (MainActivity, BundleStore, Classifier,
 # Benchmark) needs android.* or org.pytorch.* and is compiled only by the APK build.
 HOST_CLASSES = ("Encoding", "WordPieceTokenizer", "Json", "BundleManifest", "Selector", "DeviceMatcher",
-                "BenchmarkReport", "SampleSentences")
+                "BenchmarkReport", "SampleSentences", "BundleCheck")
 
 
 def host_sources() -> list[Path]:

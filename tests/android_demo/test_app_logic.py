@@ -79,3 +79,22 @@ def test_benchmark_json_round_trips_through_profile_import(java_host, tmp_path):
     scale = json.loads(shown.stdout).get("scale")
     assert scale and "Pixel 7" in json.dumps(json.loads(shown.stdout)), shown.stdout[-2000:]
     print(f"\nprofile import: scale {result['scale']}, rows within 10%: {result['within_10pct']}")
+
+
+def test_loader_refuses_a_changed_bundle(java_host, tmp_path):
+    """The app's BundleCheck on a bundle sealed by exporter.bundle.write_manifest, then changed."""
+    import hashlib
+
+    from exporter.bundle import write_manifest
+
+    def entry(name: str, data: bytes) -> dict:
+        (tmp_path / name).write_bytes(data)
+        return {"path": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+    manifest = json.loads(SAMPLE_MANIFEST.read_text(encoding="utf-8"))
+    manifest["artifacts"] = [{**a, **entry(a["path"], a["path"].encode())} for a in manifest["artifacts"]]
+    manifest["vocab"] = entry("vocab.txt", b"[PAD]\n[UNK]\n[CLS]\n[SEP]\nthe\n")
+    write_manifest(tmp_path, manifest)
+    done = java_host.junit("com.dynaedge.demo.BundleCheckTest", {"dynaedge.bundle": str(tmp_path)})
+    print(f"BundleCheckTest: {_junit_ok(done)} tests passed")
+    print("\n".join(line.lstrip(".") for line in done.stdout.splitlines() if "refused: " in line or "accepted: " in line))

@@ -7,9 +7,9 @@ build's deployability check passes: these tests check packaging, not inference.
 """
 
 import hashlib
-import json
 from pathlib import Path
 
+from exporter.bundle import write_manifest
 from tiny_programs import xnnpack_program
 
 VOCAB = ["[PAD]", *[f"[unused{i}]" for i in range(99)], "[UNK]", "[CLS]", "[SEP]", "[MASK]",
@@ -44,6 +44,11 @@ def make_fake_bundle(out: Path, program: bytes | None = None) -> Path:
                 "data": {"name": "fake", "labels": ["negative", "positive"]}, "seq_len": 16,
                 "subnets": [{"width": w, "depth": d, "precision": p, "dev_accuracy": 0.8, "test_accuracy": 0.8,
                              "params": 1000} for w, d, p in SUBNETS],
-                "choices": choices, "artifacts": artifacts}
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+                "choices": choices, "artifacts": artifacts, "vocab": _entry(out / "vocab.txt")}
+    write_manifest(out, manifest)  # sealed, as export writes it
     return out
+
+
+def _entry(path: Path) -> dict:
+    data = path.read_bytes()
+    return {"path": path.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}

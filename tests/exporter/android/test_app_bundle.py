@@ -6,6 +6,7 @@ import json
 import pytest
 
 from exporter.android.app_bundle import app_bundle
+from exporter.bundle import write_manifest
 from exporter.errors import UserError
 
 
@@ -25,8 +26,8 @@ def _bundle(tmp_path, artifacts, choices):
     for a in artifacts:
         (tmp_path / a["path"]).write_bytes(a["path"].encode())
     (tmp_path / "vocab.txt").write_text("[PAD]\n")
-    (tmp_path / "manifest.json").write_text(json.dumps({"schema": 1, "seq_len": 16, "artifacts": artifacts,
-                                                         "choices": choices}))
+    vocab = {"path": "vocab.txt", "bytes": 6, "sha256": hashlib.sha256(b"[PAD]\n").hexdigest()}
+    write_manifest(tmp_path, {"schema": 1, "seq_len": 16, "artifacts": artifacts, "choices": choices, "vocab": vocab})
     return tmp_path
 
 
@@ -41,7 +42,7 @@ def test_packs_exactly_the_executorch_choices(tmp_path):
                _choice("pixel-8", "litert", "w1-d1-int8-dynamic.tflite", "tflite")]
     app = app_bundle(_bundle(tmp_path / "b", ARTIFACTS, choices), tmp_path / "work")
     assert app.packed == ("w1-d1-int8-dynamic.pte",)
-    assert [f.name for f in app.files] == ["manifest.json", "vocab.txt", "w1-d1-int8-dynamic.pte"]
+    assert [f.name for f in app.files] == ["manifest.json", "manifest.sha256", "vocab.txt", "w1-d1-int8-dynamic.pte"]
     written = json.loads(app.files[0].read_text())
     assert [a["path"] for a in written["artifacts"]] == ["w1-d1-int8-dynamic.pte"]
     assert [c["family"] for c in written["choices"]] == ["executorch"]

@@ -79,12 +79,16 @@ public final class BundleManifest {
     public final List<String> labels;
     public final List<Choice> choices;
     public final List<Artifact> artifacts;
+    /** vocab.txt's sha256 as the manifest lists it; "" when the manifest has no vocab entry. */
+    public final String vocabSha256;
 
-    private BundleManifest(int seqLen, List<String> labels, List<Choice> choices, List<Artifact> artifacts) {
+    private BundleManifest(int seqLen, List<String> labels, List<Choice> choices, List<Artifact> artifacts,
+                           String vocabSha256) {
         this.seqLen = seqLen;
         this.labels = labels;
         this.choices = choices;
         this.artifacts = artifacts;
+        this.vocabSha256 = vocabSha256;
     }
 
     public static BundleManifest parse(String json) {
@@ -107,8 +111,9 @@ public final class BundleManifest {
                     (long) number(a, "bytes"), string(a, "sha256"),
                     a.containsKey("variant") ? string(a, "variant") : string(a, "precision")));
         }
+        String vocab = root.containsKey("vocab") ? string(object(root, "vocab"), "sha256") : "";
         return new BundleManifest((int) number(root, "seq_len"), labels(root),
-                Collections.unmodifiableList(choices), Collections.unmodifiableList(artifacts));
+                Collections.unmodifiableList(choices), Collections.unmodifiableList(artifacts), vocab);
     }
 
     /** The file a choice names: its path if it has one, else its sub-network on its backend; null if absent. */

@@ -2,6 +2,7 @@ package com.dynaedge.demo;
 
 import android.content.Context;
 import android.content.res.AssetManager;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.FileInputStream;
@@ -18,7 +19,8 @@ import java.util.List;
 
 /**
  * The bundle packed in assets/bundle/, copied to app storage so ExecuTorch can open the
- * .pte files by path. Every model file is checked against the manifest's sha256 before use.
+ * .pte files by path. The manifest is checked against its seal, the packed files against its list,
+ * and every model file and vocab.txt against its sha256 before use (BundleCheck).
  */
 final class BundleStore {
     static final String ASSET_DIR = "bundle";
@@ -45,7 +47,13 @@ final class BundleStore {
         if (names == null || !Arrays.asList(names).contains("manifest.json")) {
             throw new IOException("this APK has no assets/bundle/manifest.json; rebuild it with dynaedge android build");
         }
-        BundleManifest manifest = BundleManifest.parse(new String(read(assets, "manifest.json"), StandardCharsets.UTF_8));
+        if (!Arrays.asList(names).contains(BundleCheck.SEAL)) {
+            throw new IOException(BundleCheck.SEAL + " is missing from assets/bundle; rebuild the APK with dynaedge android build");
+        }
+        byte[] manifestBytes = read(assets, BundleCheck.MANIFEST);
+        BundleCheck.checkSeal(manifestBytes, read(assets, BundleCheck.SEAL));
+        BundleManifest manifest = BundleManifest.parse(new String(manifestBytes, StandardCharsets.UTF_8));
+        BundleCheck.checkListed(names, manifest);
         for (BundleManifest.Artifact a : manifest.artifacts) {
             File target = new File(dir, new File(a.path).getName());
             if (!target.isFile() || !a.sha256.equals(sha256(target))) {
@@ -56,8 +64,12 @@ final class BundleStore {
                 throw new IOException(a.path + ": sha256 " + got + ", manifest says " + a.sha256);
             }
         }
+        byte[] vocab = read(assets, "vocab.txt");
+        if (!manifest.vocabSha256.isEmpty()) {
+            BundleCheck.checkFile("vocab.txt", vocab, manifest.vocabSha256);
+        }
         WordPieceTokenizer tokenizer;
-        try (InputStream in = assets.open(ASSET_DIR + "/vocab.txt")) {
+        try (InputStream in = new ByteArrayInputStream(vocab)) {
             tokenizer = WordPieceTokenizer.fromVocab(in);
         }
         List<String> sentences = new ArrayList<>();
@@ -112,11 +124,7 @@ final class BundleStore {
             while ((n = in.read(buf)) > 0) {
                 md.update(buf, 0, n);
             }
-            StringBuilder hex = new StringBuilder();
-            for (byte b : md.digest()) {
-                hex.append(String.format("%02x", b));
-            }
-            return hex.toString();
+            return BundleCheck.hex(md.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is always available on Android", e);
         }
