@@ -18,9 +18,9 @@ from exporter.errors import UserError
 SCHEMA = 1
 MANIFEST = "manifest.json"
 SEAL = "manifest.sha256"
-# Files a bundle may hold without the manifest listing them: the seal, export's log, and the
+# Files a bundle may hold without the manifest listing them: the seal and the
 # optional benchmark sentences a user may add for the demo app (one per line).
-UNLISTED = (MANIFEST, SEAL, "export.log", "sentences.txt")
+UNLISTED = (MANIFEST, SEAL, "sentences.txt")
 
 
 @dataclass

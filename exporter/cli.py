@@ -8,6 +8,7 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 
 from exporter.errors import UserError
 
@@ -74,12 +75,16 @@ def _variant_table() -> str:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dynaedge", description="Small, fast, verified BERT models for phones.")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument("--verbose", action="store_true",
+                   help="show third-party libraries' output (by default it goes to a log file, named at the end)")
     sub = p.add_subparsers(dest="command", required=True)
 
     def command(name, help_text, inputs=True, epilog=None):
         sp = sub.add_parser(name, help=help_text, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
         sp.add_argument("--json", action="store_true", help="print one JSON document on stdout")
         sp.add_argument("--threads", type=int, default=2)
+        sp.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show third-party libraries' output instead of logging it to a file")
         if inputs:
             sp.add_argument("--model", help="model directory, .safetensors file or hub id "
                                             "(default: all-MiniLM-L6-v2)")
@@ -153,14 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     from exporter.cli_commands import COMMANDS
-    from exporter.quiet import silence_libraries, stdout_to_stderr
+    from exporter.quiet import console, silence_libraries
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO, stream=sys.stderr,
                         format="%(message)s")
     silence_libraries()
+    log_path = None if args.verbose else _log_path(args)
     try:
-        with stdout_to_stderr():
+        with console(log_path):
             result = COMMANDS[args.command](args)
     except UserError as err:
         if args.debug:
@@ -173,11 +179,24 @@ def main(argv=None) -> int:
     except Exception as err:  # internal errors: one line unless --debug
         if args.debug:
             raise
-        print(f"dynaedge: internal error: {type(err).__name__}: {err} (rerun with --debug for a traceback)",
-              file=sys.stderr)
+        print(f"dynaedge: internal error: {type(err).__name__}: {err} (rerun with --debug for a traceback"
+              f"{f'; third-party output is in {log_path}' if log_path else ''})", file=sys.stderr)
         return 1
     print(json.dumps(result, indent=2) if getattr(args, "json", False) else _summary(args.command, result))
+    if log_path is not None and log_path.exists() and log_path.stat().st_size:
+        print(f"third-party libraries' output of this run: {log_path} (--verbose shows it here)", file=sys.stderr)
     return 0
+
+
+def _log_path(args) -> Path:
+    """Beside the bundle for export (bundle -> bundle.log), else in the cache's logs folder."""
+    if args.command == "export":
+        out = Path(args.out).absolute()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return out.with_name(out.name + ".log")
+    from exporter.paths import cache_dir
+
+    return cache_dir("logs") / f"{args.command}.log"
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Keep third-party noise out of the CLI: CUDA-only extension warnings, converter progress dumps.
 
-`stdout_to_stderr` also moves C++ prints (fd 1) to stderr while work runs, so `--json`
-output on stdout is exactly one JSON document.
+`console` runs a command with our messages and progress bars on the terminal and everything
+else (C++ libraries writing to fd 1/2, other packages' loggers and prints: TensorFlow, JAX,
+absl, cpuinfo, oneDNN, XNNPACK) appended to a log file, unless --verbose. Either way stdout
+carries only the command's result, so `--json` output is exactly one JSON document.
 """
 
 import contextlib
@@ -9,6 +11,7 @@ import logging
 import os
 import sys
 import warnings
+from pathlib import Path
 
 
 def silence_libraries() -> None:
@@ -25,14 +28,41 @@ def silence_libraries() -> None:
 
 
 @contextlib.contextmanager
-def stdout_to_stderr():
+def console(log_path: Path | None):
+    """While the body runs: sys.stderr (tqdm, our "dynaedge" logger) is the terminal; fd 1 and 2,
+    sys.stdout and every other logger go to `log_path` (None: to the terminal too, --verbose)."""
     sys.stdout.flush()
-    saved = os.dup(1)
+    sys.stderr.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    terminal = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
+    sink = open(log_path, "w", buffering=1, encoding="utf-8", errors="replace") if log_path else terminal
+    root, ours = logging.getLogger(), logging.getLogger("dynaedge")
+    saved_handlers, saved_propagate = root.handlers[:], ours.propagate
+    saved_streams = sys.stdout, sys.stderr
+    handler = logging.StreamHandler(terminal)
+    handler.setFormatter(logging.Formatter("%(message)s"))
     try:
-        os.dup2(2, 1)
-        with contextlib.redirect_stdout(sys.stderr):
-            yield
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        sys.stdout, sys.stderr = sink, terminal
+        root.handlers = [logging.StreamHandler(sink)]
+        ours.addHandler(handler)
+        ours.propagate = False
+        logging.captureWarnings(True)  # warnings that pass silence_libraries' filters: to the log too
+        yield
     finally:
         sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
+        sink.flush()
+        terminal.flush()
+        os.dup2(saved_out, 1)
+        os.dup2(saved_err, 2)
+        os.close(saved_out)
+        os.close(saved_err)
+        sys.stdout, sys.stderr = saved_streams
+        root.handlers = saved_handlers
+        ours.removeHandler(handler)
+        ours.propagate = saved_propagate
+        logging.captureWarnings(False)
+        if sink is not terminal:
+            sink.close()
+        terminal.close()

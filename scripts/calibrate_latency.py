@@ -95,7 +95,9 @@ def _svg(measured, predicted, labels, path: Path) -> Path:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--backends", default="executorch,tflite")
-    p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS), help="names in the backends' variant tables")
+    p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
+                   help="names in the backends' variant tables (on every backend that has it) or keys "
+                        "such as tflite/ternary-int8")
     p.add_argument("--widths", default="0.25,0.5,0.75,1.0")
     p.add_argument("--depths", default="0.5,0.67,0.83,1.0", help="of 6 layers: 3, 4, 5, 6 kept")
     p.add_argument("--seq-lens", default="64,128")
@@ -104,7 +106,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--runs", type=int, default=30)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--statistic", default="p10", help="p10 (busy machine), median (quiet machine) or min")
+    p.add_argument("--statistic", default="median", help="of the rounds' per-process medians: median or min")
     p.add_argument("--out", default=str(ROOT / "build" / "latency"))
     p.add_argument("--fresh", action="store_true", help="re-time configurations already in the cache")
     p.add_argument("--no-save", action="store_true", help="do not write the fit to the user config dir")

@@ -4,9 +4,11 @@ fp32: the whole encoder on XNNPACK. int8: pt2e with XNNPACKQuantizer, symmetric
 per-channel weights, static per-tensor activations calibrated on real training sentences
 (or dynamic activations with option int8_mode=dynamic), and the word table stored int8 per row
 (backends/int8_embedding.py). fp32 and int8 lower a copy of the model whose LayerNorms are
-written in XNNPACK's ops (layer_norm.py), after edge passes (passes.py) that drop the no-op
-expands of the attention matmuls: only the embedding gathers, the mask cast and the pooling sum
-stay on portable kernels. ternary: a frozen QAT model
+written in XNNPACK's ops (layer_norm.py), and edge passes (passes.py) trim the attention block
+(no-op expands, double transposes, the score scaling moved onto the queries): only the embedding
+gathers, the int -> float casts, the mask unsqueezes, the token-type row and the pooling sums stay
+on portable kernels (the fallbacks line lists them). int8_mode=dynamic was the faster mode on the
+hosts measured (scripts/bench_int8_variants.py). ternary: a frozen QAT model
 (exporter.compress.freeze) whose ternary Linears go to our 2-bit DynaedgeTernaryBackend
 (backends/executorch/ternary), everything else to XNNPACK.
 """

@@ -2,7 +2,8 @@
 
 Each configuration (backend, variant, width, depth, seq_len) is lowered from one
 random-weight full-size encoder (timing does not depend on the weights' values), run with
-the backend's own runtime, and timed. Results append to a JSONL cache keyed by everything
+the backend's own runtime in fresh processes, interleaved with its variant's other files over
+several rounds, and timed (exporter/bench_timing.py). Results append to a JSONL cache keyed by everything
 that changes the timing, and lowered artifacts are cached too: an interrupted run resumes
 where it stopped, and a rerun only fits.
 """
@@ -26,16 +27,18 @@ from exporter.spec import BACKENDS
 # Variants timed by default: the stock-runtime variants a budget may choose (full-integer int8 runs
 # on reference kernels at ~4x the others: only with an explicit --variants). Random weights time
 # like trained ones; ternary variants are lowered from a ternarized (TWN) copy of the same encoder.
-DEFAULT_VARIANTS = ("fp32", "int8", "int8-dynamic", "ternary-int4", "ternary-int8")
+DEFAULT_VARIANTS = ("fp32", "int8", "int8-dynamic", "executorch/ternary-int4", "tflite/ternary-int8")
 
-CACHE_VERSION = 2
-STATISTICS = ("p10", "median", "min")
+CACHE_VERSION = 3   # 3: fresh-process, round-robin timing (2: in-process, right after lowering)
+STATISTICS = ("median", "min")   # over the rounds' per-process medians
 
 
 @dataclass(frozen=True)
 class CalibrationSpec:
     backends: tuple[str, ...] = BACKENDS
-    variants: tuple[str, ...] = DEFAULT_VARIANTS    # names in the backends' variant tables
+    # names in the backends' variant tables ("int8-dynamic": on every backend that has it) or keys
+    # ("tflite/ternary-int8": on that backend only)
+    variants: tuple[str, ...] = DEFAULT_VARIANTS
     widths: tuple[float, ...] = WIDTHS
     depths: tuple[float, ...] = DEPTHS
     seq_lens: tuple[int, ...] = (64,)
@@ -43,9 +46,9 @@ class CalibrationSpec:
     # can be timed at fewer lengths (each (backend, precision) is fitted on its own rows).
     seq_lens_for: tuple[tuple[str, tuple[int, ...]], ...] = ()
     threads: int = 2
-    runs: int = 30
-    rounds: int = 3                  # rounds of `runs` timed calls, each after its own warm-up
-    statistic: str = "p10"           # of all timed calls: "p10" (shared machine) or "median" (quiet machine)
+    runs: int = 30                   # timed calls per process
+    rounds: int = 3                  # fresh processes per configuration, interleaved within its variant
+    statistic: str = "median"        # of the rounds' per-process medians: "median" or "min"
     warmup: int = 5
     calibration_sentences: int = 8  # int8 ranges from random tokens: enough for timing
     seed: int = 0
@@ -55,9 +58,9 @@ class CalibrationSpec:
         from exporter.spec import _check_all
 
         _check_all("backend", self.backends, BACKENDS)
-        from backends.registry import variant_names
+        from backends.registry import variant_names, variants
 
-        _check_all("variant", self.variants, variant_names())
+        _check_all("variant", self.variants, variant_names() + tuple(v.key for v in variants()))
         _check_all("backend", tuple(b for b, _ in self.seq_lens_for), BACKENDS)
         for s in self.seq_lens + tuple(x for _, lens in self.seq_lens_for for x in lens):
             if not 8 <= s <= self.cfg.max_positions:
@@ -74,7 +77,8 @@ class CalibrationSpec:
         from backends.registry import variants
 
         lens = dict(self.seq_lens_for)
-        return [(b, v.name, w, d, s) for b in self.backends for v in variants(b) if v.name in self.variants
+        return [(b, v.name, w, d, s) for b in self.backends for v in variants(b)
+                if v.name in self.variants or v.key in self.variants
                 for s in lens.get(b, self.seq_lens) for w in self.widths for d in self.depths]
 
 
@@ -117,33 +121,30 @@ def _random_inputs(spec: CalibrationSpec, seq_len: int) -> tuple[np.ndarray, np.
     return ids, np.ones_like(ids)
 
 
-def _time(runner, ids, mask, spec: CalibrationSpec) -> dict:
-    """Per round: warm-up, then `runs` timed calls. The fit uses `spec.statistic` of all timed
-    calls: p10 by default, because on a shared machine the slow tail is other processes, not the
-    model; on a quiet machine p10 and the median agree within a few percent."""
-    times = []
-    for _ in range(spec.rounds):
-        for _ in range(spec.warmup):
-            runner(ids, mask)
-        for _ in range(spec.runs):
-            t0 = time.perf_counter()
-            runner(ids, mask)
-            times.append((time.perf_counter() - t0) * 1e3)
-    t = np.array(times)
-    stats = {"median_ms": float(np.median(t)), "p10_ms": float(np.percentile(t, 10)),
-             "p90_ms": float(np.percentile(t, 90)), "min_ms": float(t.min())}
-    return {k: round(v, 4) for k, v in stats.items()} | {"measured_ms": round(stats[f"{spec.statistic}_ms"], 4),
-                                                          "statistic": spec.statistic}
+def _input_file(spec: CalibrationSpec, seq_len: int) -> Path:
+    """The one input every timing child of this length runs (random tokens, no padding)."""
+    ids, mask = _random_inputs(spec, seq_len)
+    path = cache_dir("latency") / f"input-{spec.seed}-s{seq_len}.npz"
+    if not path.exists():
+        np.savez(path.with_suffix(".tmp.npz"), ids=ids[:1], mask=mask[:1])
+        path.with_suffix(".tmp.npz").replace(path)
+    return path
 
 
 def measure(spec: CalibrationSpec, fresh: bool = False, progress: bool = True) -> list[dict]:
-    """Measured rows for every configuration of `spec`, from the cache where present."""
+    """Measured rows for every configuration of `spec`, from the cache where present.
+
+    First every missing file is lowered (cached as an artifact); then each (backend, variant)
+    group is timed the way systems are compared here (exporter/bench_timing.py): every file in its
+    own fresh process, the group's files interleaved round-robin over `spec.rounds` rounds, the
+    row the median of the rounds' medians. A group's rows are cached once its rounds are done."""
     import torch
     from tqdm import tqdm
 
     from backends.base import LowerSpec
     from backends.registry import find_variant, get_backend
     from exporter.atomic import write_bytes
+    from exporter.bench_timing import Timed, TimingSpec, time_systems
     from exporter.model.encoder import Encoder, extract
 
     torch.set_num_threads(spec.threads)
@@ -151,14 +152,12 @@ def measure(spec: CalibrationSpec, fresh: bool = False, progress: bool = True) -
     cached = {} if fresh else _cached(path)
     torch.manual_seed(spec.seed)
     full = Encoder(spec.cfg).eval()
-    ternary = None  # a ternary QAT copy of `full`, built when a ternary variant is first timed
+    ternary = None  # a ternary QAT copy of `full`, built when a ternary variant is first lowered
     artifacts = cache_dir("latency", "artifacts")
-    rows = []
-    for config in tqdm(spec.grid(), desc="calibrate latency", unit="config", disable=not progress):
+    todo = {}  # (backend, variant) -> [(config, key, artifact, lower_s)]
+    for config in tqdm(spec.grid(), desc="lower for calibration", unit="config", disable=not progress):
         key = _key(spec, config)
         if key in cached:
-            row = cached[key]
-            rows.append(row | {"measured_ms": row[f"{spec.statistic}_ms"], "statistic": spec.statistic})
             continue
         backend_name, name, width, depth, seq_len = config
         backend, variant = get_backend(backend_name), find_variant(backend_name, name)
@@ -173,16 +172,25 @@ def measure(spec: CalibrationSpec, fresh: bool = False, progress: bool = True) -
                 small = extract(full, SubnetSpec(width, depth))
             write_bytes(artifact, backend.lower(small, LowerSpec(variant.precision, seq_len, ids, mask,
                                                                  variant.options)).data)
-        lower_s = time.perf_counter() - t0
-        runner = backend.load(artifact, spec.threads)
-        row = {"key": key, "backend": backend_name, "variant": name, "precision": variant.precision,
-               "width": width, "depth": depth,
-               "seq_len": seq_len, "threads": spec.threads, **_time(runner, ids[:1], mask[:1], spec),
-               "bytes": artifact.stat().st_size, "lower_s": round(lower_s, 1)}
-        del runner
-        with path.open("a") as f:  # one line per finished config: the resume point
-            f.write(json.dumps(row) + "\n")
-        rows.append(row)
+        todo.setdefault((backend_name, name), []).append((config, key, artifact, round(time.perf_counter() - t0, 1)))
+    timing = TimingSpec(threads=spec.threads, runs=spec.runs, warmup=spec.warmup, rounds=spec.rounds)
+    for (backend_name, name), group in todo.items():
+        times = time_systems([Timed(key, artifact, _input_file(spec, config[4])) for config, key, artifact, _ in group],
+                             timing)
+        with path.open("a") as f:  # one line per configuration, written when its group is timed: the resume point
+            for (_, _, width, depth, seq_len), key, artifact, lower_s in group:
+                t = times[key]
+                row = {"key": key, "backend": backend_name, "variant": name,
+                       "precision": find_variant(backend_name, name).precision, "width": width, "depth": depth,
+                       "seq_len": seq_len, "threads": spec.threads, "median_ms": t["median_ms"],
+                       "min_ms": min(t["rounds"]), "p90_ms": t["p90_ms"], "rounds_ms": t["rounds"],
+                       "bytes": artifact.stat().st_size, "lower_s": lower_s}
+                f.write(json.dumps(row) + "\n")
+                cached[key] = row
+    rows = []
+    for config in spec.grid():
+        row = cached[_key(spec, config)]
+        rows.append(row | {"measured_ms": row[f"{spec.statistic}_ms"], "statistic": spec.statistic})
     return rows
 
 

@@ -40,11 +40,29 @@ class FakeBackend:
         return run
 
 
+def _time_in_process(systems, spec):
+    out = {}
+    for system in systems:
+        run, rounds = FakeBackend([]).load(system.file), []
+        for _ in range(spec.rounds):
+            times = []
+            for _ in range(spec.runs):
+                t0 = time.perf_counter()
+                run(None, None)
+                times.append((time.perf_counter() - t0) * 1e3)
+            rounds.append(float(np.median(times)))
+        out[system.name] = {"median_ms": float(np.median(rounds)), "p90_ms": max(rounds), "cpu_ms": 0.0,
+                            "rounds": rounds}
+    return out
+
+
 @pytest.fixture
 def fake(monkeypatch, tmp_path, config_dir):
     monkeypatch.setenv("DYNAEDGE_CACHE", str(tmp_path / "cache"))
     calls = []
     monkeypatch.setattr(backends.registry, "get_backend", lambda name: FakeBackend(calls))
+    # the fake runner lives in this process: time it here (the real children load real runtimes)
+    monkeypatch.setattr("exporter.bench_timing.time_systems", _time_in_process)
     monkeypatch.setattr("exporter.devices.host_bench.measure_host", lambda threads: {
         "threads": (2.0, "measured: test"), "fp32_gflops": (100.0, "measured: test"),
         "int8_gops": (400.0, "measured: test"), "memory_gbs": (20.0, "measured: test")})
