@@ -18,7 +18,7 @@ final class BundleCheck {
     static final String MANIFEST = "manifest.json";
     static final String SEAL = "manifest.sha256";
     /** Files a bundle may hold unlisted (as exporter/bundle.py UNLISTED, plus vocab.txt, which has its own entry). */
-    static final List<String> UNLISTED = Arrays.asList(MANIFEST, SEAL, "vocab.txt", "sentences.txt", "export.log");
+    static final List<String> UNLISTED = Arrays.asList(MANIFEST, SEAL, "vocab.txt", "sentences.txt");
 
     private BundleCheck() {
     }
