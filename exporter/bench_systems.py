@@ -6,6 +6,7 @@ weights and the backends' source, so a second bench run only times.
 """
 
 import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,8 +65,9 @@ def build_systems(teacher, inputs, seq_len: int, ternary=None) -> list[System]:
     calib = LowerSpec("fp32", seq_len, inputs.splits.train.ids[:256], inputs.splits.train.mask[:256])
     eager = work / "torch-eager.pt"
     if not eager.exists():
-        torch.save(teacher.eval(), eager.with_suffix(".tmp"))
-        eager.with_suffix(".tmp").replace(eager)
+        buffer = io.BytesIO()
+        torch.save(teacher.eval(), buffer)
+        write_bytes(eager, buffer.getvalue())
     systems = [System("torch-eager", "fp32", eager, 4 * teacher.num_params())]
     jobs = [(teacher, v, work) for v in variants() if v.precision != "ternary"]
     if ternary is not None:

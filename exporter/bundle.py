@@ -90,7 +90,8 @@ def check_seal(bundle_dir: Path, manifest_bytes: bytes) -> None:
     if not seal.is_file():
         raise UserError(f"bundle file {SEAL} is missing (bundles exported before it existed have none): "
                         "export again")
-    expected = seal.read_text().split()[0] if seal.read_text().split() else ""
+    words = seal.read_text().split()
+    expected = words[0] if words else ""
     digest = hashlib.sha256(manifest_bytes).hexdigest()
     if digest != expected:
         raise UserError(f"bundle file {MANIFEST}: sha256 {digest[:16]}…, {SEAL} says {expected[:16]}…: "

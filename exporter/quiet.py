@@ -2,7 +2,7 @@
 
 `console` runs a command with our messages and progress bars on the terminal and everything
 else (C++ libraries writing to fd 1/2, other packages' loggers and prints: TensorFlow, JAX,
-absl, cpuinfo, oneDNN, XNNPACK) appended to a log file, unless --verbose. Either way stdout
+absl, cpuinfo, oneDNN, XNNPACK) written to a log file (one run's), unless --verbose. Either way stdout
 carries only the command's result, so `--json` output is exactly one JSON document.
 """
 

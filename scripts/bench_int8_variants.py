@@ -12,7 +12,8 @@ arch_prctl(ARCH_REQ_XCOMP_PERM), so XNNPACK falls back to AVX-512 VNNI): LiteRT'
 XNNPACK has AMX int8 kernels, the executorch 1.5.1 wheel's XNNPACK has none, and phones have
 neither, so on an AMX host "off" is the like-for-like kernel comparison.
 
-`build` writes <variant>-s<seq>.pte/.tflite (--variants: keys of the backends' variant tables), input-s<seq>.npz (a real dev sentence, padded) and
+`build` writes <variant>-s<seq>.pte/.tflite (--variants: keys of the backends' variant tables),
+input-s<seq>.npz (a real dev sentence, padded) and
 build.json (bytes, quantization, fallbacks, and with --verify the dev parity against fp32 PyTorch:
 the int8 gate is accuracy within 1 point). --model: "teacher" (the cached fine-tuned teacher,
 ~/.cache/dynaedge/runs/finetune-*/final), "default" (untrained head: fine for size and speed) or a

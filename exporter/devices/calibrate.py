@@ -123,11 +123,16 @@ def _random_inputs(spec: CalibrationSpec, seq_len: int) -> tuple[np.ndarray, np.
 
 def _input_file(spec: CalibrationSpec, seq_len: int) -> Path:
     """The one input every timing child of this length runs (random tokens, no padding)."""
-    ids, mask = _random_inputs(spec, seq_len)
+    import io
+
+    from exporter.atomic import write_bytes
+
     path = cache_dir("latency") / f"input-{spec.seed}-s{seq_len}.npz"
     if not path.exists():
-        np.savez(path.with_suffix(".tmp.npz"), ids=ids[:1], mask=mask[:1])
-        path.with_suffix(".tmp.npz").replace(path)
+        ids, mask = _random_inputs(spec, seq_len)
+        buffer = io.BytesIO()
+        np.savez(buffer, ids=ids[:1], mask=mask[:1])
+        write_bytes(path, buffer.getvalue())
     return path
 
 
@@ -175,13 +180,14 @@ def measure(spec: CalibrationSpec, fresh: bool = False, progress: bool = True) -
         todo.setdefault((backend_name, name), []).append((config, key, artifact, round(time.perf_counter() - t0, 1)))
     timing = TimingSpec(threads=spec.threads, runs=spec.runs, warmup=spec.warmup, rounds=spec.rounds)
     for (backend_name, name), group in todo.items():
+        precision = find_variant(backend_name, name).precision
         times = time_systems([Timed(key, artifact, _input_file(spec, config[4])) for config, key, artifact, _ in group],
                              timing)
         with path.open("a") as f:  # one line per configuration, written when its group is timed: the resume point
             for (_, _, width, depth, seq_len), key, artifact, lower_s in group:
                 t = times[key]
                 row = {"key": key, "backend": backend_name, "variant": name,
-                       "precision": find_variant(backend_name, name).precision, "width": width, "depth": depth,
+                       "precision": precision, "width": width, "depth": depth,
                        "seq_len": seq_len, "threads": spec.threads, "median_ms": t["median_ms"],
                        "min_ms": min(t["rounds"]), "p90_ms": t["p90_ms"], "rounds_ms": t["rounds"],
                        "bytes": artifact.stat().st_size, "lower_s": lower_s}
