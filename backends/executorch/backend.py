@@ -73,6 +73,8 @@ class ExecuTorchBackend:
         return Lowered(bytes(data), self.name, spec.precision, quantization, delegates, fallbacks)
 
     def load(self, path: Path, threads: int = 2):
+        from backends.executorch.runner import ExecuTorchRunner
+
         return ExecuTorchRunner(Path(path), threads)
 
 
@@ -98,24 +100,3 @@ def _quantize_int8(model: torch.nn.Module, spec: LowerSpec):
               f"static int8 activations (dynamic on {', '.join(dynamic_modules) or 'none'})") + \
         f", per-channel int8 weights (XNNPACKQuantizer, scope {scope}); embeddings int8 per row"
     return convert_pt2e(prepared), scheme
-
-
-class ExecuTorchRunner:
-    """Runs a .pte through executorch.runtime with XNNPACK's threadpool set to `threads`."""
-
-    def __init__(self, path: Path, threads: int):
-        from executorch.extension.pybindings import portable_lib
-        from executorch.runtime import Runtime
-
-        if TERNARY_BACKEND_ID in path.read_bytes():
-            from backends.executorch.ternary.build import load_backend
-
-            load_backend()  # builds (cached) and registers the 2-bit delegate before the program loads
-        portable_lib._unsafe_reset_threadpool(threads)
-        self.program = Runtime.get().load_program(path)
-        self.method = self.program.load_method("forward")
-
-    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        out = self.method.execute([torch.from_numpy(np.ascontiguousarray(ids, np.int32)),
-                                   torch.from_numpy(np.ascontiguousarray(mask, np.int32))])
-        return out[0].numpy().astype(np.float32)

@@ -1,0 +1,32 @@
+"""Runs a .pte file (benchmarks, parity checks, timing children). Kept apart from the lowering
+code: lowered-file caches are keyed by the code that shapes a file (exporter.bench_systems.
+lowering_code_hash skips runner.py), and how a file is run does not shape it."""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from backends.executorch.backend import TERNARY_BACKEND_ID
+
+
+class ExecuTorchRunner:
+    """Runs a .pte with XNNPACK's threadpool set to `threads`, through the runtime's C extension
+    itself: `executorch.runtime` wraps the same calls but imports `executorch.exir` (~5 s), which
+    would dominate every fresh-process timing child."""
+
+    def __init__(self, path: Path, threads: int):
+        from executorch.extension.pybindings import _C
+
+        if TERNARY_BACKEND_ID in path.read_bytes():
+            from backends.executorch.ternary.build import load_backend
+
+            load_backend()  # builds (cached) and registers the 2-bit delegate before the program loads
+        _C._unsafe_reset_threadpool(threads)
+        self.program = _C._load_program(str(path), program_verification=_C.Verification.InternalConsistency)
+        self.method = self.program.load_method("forward")
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        out = self.method([torch.from_numpy(np.ascontiguousarray(ids, np.int32)),
+                            torch.from_numpy(np.ascontiguousarray(mask, np.int32))])
+        return out[0].numpy().astype(np.float32)
