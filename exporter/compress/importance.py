@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from exporter.compress.batching import trim
 from exporter.compress.trainer import Batches
 from exporter.model.encoder import Encoder
 from exporter.model.subnet import FULL
@@ -79,7 +80,7 @@ def compute_importance(model: Encoder, data: Batches, batches: int, batch_size: 
                 idx = order[k * batch_size:(k + 1) * batch_size]
                 if len(idx) == 0:
                     break
-                loss = F.cross_entropy(model(data.ids[idx], data.mask[idx]), data.labels[idx])
+                loss = F.cross_entropy(model(*trim(data.ids[idx], data.mask[idx])), data.labels[idx])
                 g_heads, g_neurons = torch.autograd.grad(loss, (heads, neurons))
                 head_score += g_heads.abs()
                 neuron_score += g_neurons.abs()

@@ -23,6 +23,13 @@ class TrainSpec:
     seed: int = 1234
     checkpoint_every: int = 50
     steps: int = 0      # > 0: train exactly this many steps (epochs then only bound the data order)
+    batching: str = "length-grouped"   # or "padded" (batching.py)
+
+    def __post_init__(self):
+        from exporter.compress.batching import BATCHING
+
+        if self.batching not in BATCHING:
+            raise unknown_choice(f"recipe {self.name!r} batching", self.batching, BATCHING)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -2,6 +2,7 @@
 
     name = "quick"
     teacher = "finetune"          # the fp32 teacher's recipe (finetune.py caches it)
+    batching = "length-grouped"   # | padded (batching.py), for every phase
     importance_batches = 16       # batches of training data for head / neuron importance
     eval_widths = [...]  eval_depths = [...]
 
@@ -112,7 +113,7 @@ def _phase(d: dict, top: dict, earlier: list[str], where: str) -> PhaseSpec:
         lat=bool(d.get("lat", False)),
         loss=LossWeights.from_dict(d.get("loss", {}), f"{where}.loss"),
         train=TrainSpec(name=f"{top['name']}-{name}", seq_len=top.get("seq_len", 64), seed=top.get("seed", 1234),
-                        **train_args),
+                        batching=top.get("batching", "length-grouped"), **train_args),
         report=_choice(where, "report", d.get("report", "grid"), REPORTS),
         variant=str(d.get("variant", "")),
         student_layers=int(d.get("student_layers", 0)),
@@ -120,7 +121,7 @@ def _phase(d: dict, top: dict, earlier: list[str], where: str) -> PhaseSpec:
 
 
 def parse_supernet_recipe(data: dict, where: str) -> SupernetRecipe:
-    known = {"name", "teacher", "seq_len", "seed", "importance_batches", "eval_widths", "eval_depths", "phase"}
+    known = {"name", "teacher", "seq_len", "seed", "batching", "importance_batches", "eval_widths", "eval_depths", "phase"}
     _check_keys(where, data, known)
     phases, names = [], []
     for i, d in enumerate(data.get("phase", [])):

@@ -1,6 +1,7 @@
 """The training loop, readable top to bottom: seeded batches, AdamW, linear schedule, resume.
 
-Determinism: the batch order of epoch e is a permutation seeded by (seed, e), and dropout is
+Determinism: the batches of epoch e are seeded by (seed, e) (batching.py: length-grouped, each
+step trimmed to its longest sentence, unless the recipe says `batching = "padded"`), and dropout is
 reseeded from (seed, step) before every step, so a run resumed from a checkpoint at step s
 computes exactly what the uninterrupted run would have from step s on.
 
@@ -9,7 +10,6 @@ gradients, and rank 0 alone writes the resume checkpoint.
 """
 
 import json
-import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ import torch
 
 from exporter.atomic import write_bytes, write_json
 from exporter.compress import distributed
+from exporter.compress.batching import batches_per_epoch, epoch_batches, trim
 from exporter.compress.recipe import TrainSpec
 
 LossFn = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor]
@@ -35,9 +36,13 @@ class Batches:
     def __len__(self) -> int:
         return len(self.labels)
 
+    @property
+    def lengths(self) -> torch.Tensor:
+        return self.mask.sum(1)
+
 
 def total_steps(n: int, spec: TrainSpec) -> int:
-    return spec.steps if spec.steps > 0 else spec.epochs * math.ceil(n / spec.batch_size)
+    return spec.steps if spec.steps > 0 else spec.epochs * batches_per_epoch(n, spec.batch_size)
 
 
 class _StepLoss(torch.nn.Module):
@@ -59,11 +64,18 @@ def lr_at(step: int, total: int, spec: TrainSpec) -> float:
     return spec.learning_rate * max(0.0, (total - step) / max(1, total - warmup))
 
 
-def batch_indices(n: int, step: int, spec: TrainSpec) -> torch.Tensor:
-    per_epoch = math.ceil(n / spec.batch_size)
-    epoch, k = divmod(step, per_epoch)
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(spec.seed * 1000 + epoch))
-    return order[k * spec.batch_size:(k + 1) * spec.batch_size]
+class _Order:
+    """The indices of step `step` for one dataset; the current epoch's batches are kept between steps."""
+
+    def __init__(self, lengths: torch.Tensor, spec: TrainSpec):
+        self.lengths, self.spec, self.epoch, self.batches = lengths, spec, -1, []
+
+    def __call__(self, step: int) -> torch.Tensor:
+        epoch, k = divmod(step, batches_per_epoch(len(self.lengths), self.spec.batch_size))
+        if epoch != self.epoch:
+            self.epoch = epoch
+            self.batches = epoch_batches(self.lengths, self.spec.batch_size, self.spec.seed, epoch, self.spec.batching)
+        return self.batches[k]
 
 
 def _save_resume(directory: Path, model, optimizer, step: int) -> None:
@@ -120,14 +132,18 @@ def train(model: torch.nn.Module, data: Batches, spec: TrainSpec, loss_fn: LossF
     stop = total if max_steps is None else min(total, max_steps)
     runner = distributed.wrap(_StepLoss(model, loss_fn), world)
     model.train()
+    order = _Order(data.lengths, spec)
     bar = tqdm(range(start, stop), total=total, initial=start, desc=desc, unit="step", dynamic_ncols=True,
                disable=not world.is_main)
     for step in bar:
         torch.manual_seed(spec.seed * 1_000_003 + step)
-        idx, weight = distributed.shard(batch_indices(len(data), step, spec), world)
+        idx, weight = distributed.shard(order(step), world)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, total, spec)
-        loss = runner(data.ids[idx], data.mask[idx], data.labels[idx], step)
+        ids, mask = data.ids[idx], data.mask[idx]
+        if spec.batching != "padded":
+            ids, mask = trim(ids, mask)
+        loss = runner(ids, mask, data.labels[idx], step)
         optimizer.zero_grad(set_to_none=True)
         (loss * weight if world.size > 1 else loss).backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
