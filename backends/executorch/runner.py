@@ -2,6 +2,8 @@
 code: lowered-file caches are keyed by the code that shapes a file (exporter.bench_systems.
 lowering_code_hash skips runner.py), and how a file is run does not shape it."""
 
+import contextlib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +24,12 @@ class ExecuTorchRunner:
             from backends.executorch.ternary.build import load_backend
 
             load_backend()  # builds (cached) and registers the 2-bit delegate before the program loads
-        _C._unsafe_reset_threadpool(threads)
-        self.program = _C._load_program(str(path), program_verification=_C.Verification.InternalConsistency)
-        self.method = self.program.load_method("forward")
+        # The runtime logs (cpuinfo, threadpool) through Python's sys.stderr, which the CLI keeps
+        # for its own lines and progress bars: send them to fd 2 like other C++ libraries' output.
+        with contextlib.redirect_stderr(sys.__stderr__):
+            _C._unsafe_reset_threadpool(threads)
+            self.program = _C._load_program(str(path), program_verification=_C.Verification.InternalConsistency)
+            self.method = self.program.load_method("forward")
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         out = self.method([torch.from_numpy(np.ascontiguousarray(ids, np.int32)),

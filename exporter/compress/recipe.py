@@ -23,7 +23,7 @@ class TrainSpec:
     seed: int = 1234
     checkpoint_every: int = 50
     steps: int = 0      # > 0: train exactly this many steps (epochs then only bound the data order)
-    batching: str = "length-grouped"   # or "padded" (batching.py)
+    batching: str = "padded"   # or "length-grouped" (batching.py; opt-in, see its docstring)
 
     def __post_init__(self):
         from exporter.compress.batching import BATCHING
@@ -33,10 +33,12 @@ class TrainSpec:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        # `steps` came later: leaving its default out keeps the hash (and so the cached
+        # `steps` and `batching` came later: leaving their defaults out keeps the hash (and so the cached
         # teacher) of every recipe written before it unchanged.
         if d["steps"] == 0:
             del d["steps"]
+        if d["batching"] == "padded":  # likewise
+            del d["batching"]
         return d
 
     @property

@@ -2,7 +2,7 @@
 
     name = "quick"
     teacher = "finetune"          # the fp32 teacher's recipe (finetune.py caches it)
-    batching = "length-grouped"   # | padded (batching.py), for every phase
+    batching = "padded"           # | length-grouped (batching.py), for every phase
     importance_batches = 16       # batches of training data for head / neuron importance
     eval_widths = [...]  eval_depths = [...]
 
@@ -113,7 +113,7 @@ def _phase(d: dict, top: dict, earlier: list[str], where: str) -> PhaseSpec:
         lat=bool(d.get("lat", False)),
         loss=LossWeights.from_dict(d.get("loss", {}), f"{where}.loss"),
         train=TrainSpec(name=f"{top['name']}-{name}", seq_len=top.get("seq_len", 64), seed=top.get("seed", 1234),
-                        batching=top.get("batching", "length-grouped"), **train_args),
+                        batching=top.get("batching", "padded"), **train_args),
         report=_choice(where, "report", d.get("report", "grid"), REPORTS),
         variant=str(d.get("variant", "")),
         student_layers=int(d.get("student_layers", 0)),
