@@ -56,10 +56,11 @@ def test_host_tools_agree(built):
     assert "launchable-activity: name='com.dynaedge.demo.MainActivity'" in badging
 
 
-def test_models_are_stored_and_libraries_extracted(built):
+def test_models_are_deflated_and_libraries_extracted(built):
     with zipfile.ZipFile(built[1].apk) as z:
-        infos = {i.filename: i for i in z.infolist()}
-    assert all(i.compress_type == zipfile.ZIP_STORED for n, i in infos.items() if n.endswith(".pte"))
+        models = [i for i in z.infolist() if i.filename.endswith(".pte")]
+    assert models and all(i.compress_type == zipfile.ZIP_DEFLATED for i in models)
+    print("\n" + "\n".join(f"{i.filename}: {i.file_size} -> {i.compress_size} bytes" for i in models))
     badging = subprocess.run(["aapt", "dump", "xmltree", str(built[1].apk), "AndroidManifest.xml"],
                              capture_output=True, text=True).stdout
     assert "extractNativeLibs" in badging and "0xffffffff" in badging.split("extractNativeLibs")[1][:60]
