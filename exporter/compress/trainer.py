@@ -1,7 +1,8 @@
 """The training loop, readable top to bottom: seeded batches, AdamW, linear schedule, resume.
 
-Determinism: the batches of epoch e are seeded by (seed, e) (batching.py: length-grouped, each
-step trimmed to its longest sentence, unless the recipe says `batching = "padded"`), and dropout is
+Determinism: the batches of epoch e are seeded by (seed, e) (batching.py: a plain permutation, or
+with `batching = "length-grouped"` batches of similar length, each step trimmed to its longest
+sentence), and dropout is
 reseeded from (seed, step) before every step, so a run resumed from a checkpoint at step s
 computes exactly what the uninterrupted run would have from step s on.
 
