@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 
-from exporter.atomic import write_bytes, write_json
+from exporter.atomic import crash_point, write_bytes, write_json
 from exporter.errors import UserError
 from exporter.model.config import EncoderConfig
 from exporter.model.encoder import Encoder
@@ -19,6 +19,7 @@ def save_checkpoint(directory: Path, model: Encoder, meta: dict) -> None:
 
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     write_bytes(directory / WEIGHTS, save(state))
+    crash_point(f"checkpoint:{Path(directory).name}")
     # Metadata last: a checkpoint without its JSON is treated as absent.
     write_json(directory / META, {"config": model.cfg.to_dict(),
                                   "built": {"width": model.built.width, "depth": model.built.depth}, **meta})

@@ -18,7 +18,7 @@ from typing import Callable
 
 import torch
 
-from exporter.atomic import write_bytes, write_json
+from exporter.atomic import crash_point, write_bytes
 from exporter.compress import distributed
 from exporter.compress.batching import batches_per_epoch, epoch_batches, trim
 from exporter.compress.recipe import TrainSpec
@@ -79,23 +79,42 @@ class _Order:
         return self.batches[k]
 
 
+RESUME = "resume.safetensors"
+
+
 def _save_resume(directory: Path, model, optimizer, step: int) -> None:
+    """Weights, optimizer state and step in one file written atomically: a kill at any moment
+    leaves the previous checkpoint or this one, never weights of one step with the count of another."""
     from safetensors.torch import save
     opt = optimizer.state_dict()
     tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
     for idx, slots in opt["state"].items():
         for slot, value in slots.items():
             tensors[f"opt.{idx}.{slot}"] = torch.as_tensor(value).contiguous()
-    write_bytes(directory / "resume.safetensors", save(tensors))
-    write_json(directory / "resume.json", {"step": step})  # last: marks the pair complete
+    write_bytes(directory / RESUME, save(tensors, metadata={"step": str(step)}))
+    crash_point(f"resume:{step}")
+
+
+def resume_step(directory: Path) -> int:
+    """The step the checkpoint in `directory` resumes at (0: none)."""
+    from safetensors import safe_open
+    path = Path(directory) / RESUME
+    if not path.exists():
+        return 0
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata() or {}
+    if "step" in meta:
+        return int(meta["step"])
+    legacy = Path(directory) / "resume.json"  # work directories written before the step moved inside
+    return json.loads(legacy.read_text())["step"] if legacy.exists() else 0
 
 
 def _load_resume(directory: Path, model, optimizer) -> int:
     from safetensors.torch import load_file
-    meta = directory / "resume.json"
-    if not meta.exists():
+    step = resume_step(directory)
+    if step == 0:
         return 0
-    tensors = load_file(str(directory / "resume.safetensors"))
+    tensors = load_file(str(directory / RESUME))
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     opt = optimizer.state_dict()
     state: dict[int, dict] = {}
@@ -105,7 +124,7 @@ def _load_resume(directory: Path, model, optimizer) -> int:
             state.setdefault(int(idx), {})[slot] = value
     opt["state"] = state
     optimizer.load_state_dict(opt)
-    return json.loads(meta.read_text())["step"]
+    return step
 
 
 def train(model: torch.nn.Module, data: Batches, spec: TrainSpec, loss_fn: LossFn, work_dir: Path,
@@ -157,7 +176,7 @@ def train(model: torch.nn.Module, data: Batches, spec: TrainSpec, loss_fn: LossF
     bar.close()
     model.eval()
     if stop == total and world.is_main:
-        for name in ("resume.json", "resume.safetensors"):
+        for name in ("resume.json", RESUME):
             (work_dir / name).unlink(missing_ok=True)
     distributed.barrier()
     return model

@@ -12,7 +12,7 @@ from exporter.compress.distill import LossWeights
 from exporter.compress.dynabert import AdaptiveLoss, AdaptiveSpec
 from exporter.compress.quant import QuantSpec, quantize_model
 from exporter.compress.recipe import TrainSpec
-from exporter.compress.trainer import Batches, train
+from exporter.compress.trainer import Batches, resume_step, train
 from exporter.model.encoder import Encoder
 from tests.conftest import TINY
 from tests.exporter.compress.tiny_recipe import tiny_splits
@@ -89,7 +89,7 @@ def test_ddp_two_processes_match_one(tmp_path):
                        start_method="spawn")
     for precision in PRECISIONS:
         d = tmp_path / precision
-        assert not (d / "work" / "resume.json").exists(), "a finished run leaves no resume checkpoint"
+        assert resume_step(d / "work") == 0, "a finished run leaves no resume checkpoint"
         one = _single(d, precision)
         two = torch.load(d / "ddp.pt")
         diff, rdiff = _max_diff(one, two), _max_diff(one, two, ranges=True)
@@ -104,7 +104,7 @@ def test_ddp_two_processes_match_one(tmp_path):
 def test_resume_gives_the_same_final_weights(tmp_path):
     uninterrupted = _single(tmp_path, "ternary", work="a")
     _single(tmp_path, "ternary", max_steps=3, work="b")   # "killed" after step 3; checkpoint at step 2
-    assert (tmp_path / "b" / "resume.json").exists()
+    assert resume_step(tmp_path / "b") == 2
     resumed = _single(tmp_path, "ternary", work="b")      # a fresh model resumes from step 2
     diff = max(_max_diff(uninterrupted, resumed), _max_diff(uninterrupted, resumed, ranges=True))
     print(f"resume: max weight / range diff vs uninterrupted {diff:.2e}")
