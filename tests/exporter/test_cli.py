@@ -63,3 +63,19 @@ def test_query_errors_on_a_real_manifest(tmp_path):
     assert done.returncode == 2 and "unknown device profile 'pixel-77'" in done.stderr.splitlines()[-1]
     done = run_cli("query", "--device", "pixel-8", "--budget", "5parsecs", "--bundle", str(tmp_path))
     assert done.returncode == 2 and "5parsecs" in done.stderr.splitlines()[-1], done.stderr[-500:]
+
+
+@pytest.mark.parametrize("args", [["bench", "--bundle"], ["query", "--device", "pixel-8", "--budget", "5ms", "--bundle"],
+                                  ["android", "build", "--out", "app.apk", "--bundle"]])
+def test_a_changed_bundle_is_refused_by_each_reader_naming_the_file(tmp_path, args):
+    """bench, query --bundle and android build read bundles through one check (exporter.bundle);
+    each refuses a file changed after export with exit 2 and one line naming it."""
+    from tests.exporter.test_bundle import _bundle, _truncate
+
+    _bundle(tmp_path)
+    _truncate(tmp_path)
+    done = run_cli(*args, str(tmp_path), cwd=tmp_path)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    print(f"\n{' '.join(args[:2])}: {lines[-1] if lines else done.stderr}")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert lines[-1].startswith("dynaedge: error: bundle file m.pte: sha256") and "modified or is corrupt" in lines[-1]
