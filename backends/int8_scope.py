@@ -10,8 +10,9 @@ its own per-row scales) and any module type a backend names in `float_types` sta
 
 FFN output projections read GELU outputs, too heavy-tailed for one static scale: on the
 fine-tuned MiniLM (1,057 dev sentences) static activations everywhere lost 1.0-1.4 points,
-while giving `ffn_out` dynamic activations (ExecuTorch) or leaving it float (TFLite, whose
-quantizer cannot mix static and dynamic) lost none. Those module names are options.
+while giving `ffn_out` dynamic activations lost none. ExecuTorch's quantizer mixes the two in one
+pass; TFLite's cannot, so `ffn_out` stays float there and ai-edge-quantizer then gives those FCs
+int8 weights with activations quantized per call. Those module names are options.
 """
 
 import torch

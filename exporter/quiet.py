@@ -66,3 +66,10 @@ def console(log_path: Path | None):
         if sink is not terminal:
             sink.close()
         terminal.close()
+
+
+def to_log():
+    """For a library that writes its own progress bars or logs to Python's sys.stderr, which
+    `console` keeps for ours (ExecuTorch's runtime, ai-edge-quantizer's tqdm bars that ignore
+    enable_progress_bar=False): send them to fd 2, i.e. the run's log (the terminal with --verbose)."""
+    return contextlib.redirect_stderr(sys.__stderr__)

@@ -2,14 +2,13 @@
 code: lowered-file caches are keyed by the code that shapes a file (exporter.bench_systems.
 lowering_code_hash skips runner.py), and how a file is run does not shape it."""
 
-import contextlib
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from backends.executorch.backend import TERNARY_BACKEND_ID
+from exporter.quiet import to_log
 
 
 class ExecuTorchRunner:
@@ -26,7 +25,7 @@ class ExecuTorchRunner:
             load_backend()  # builds (cached) and registers the 2-bit delegate before the program loads
         # The runtime logs (cpuinfo, threadpool) through Python's sys.stderr, which the CLI keeps
         # for its own lines and progress bars: send them to fd 2 like other C++ libraries' output.
-        with contextlib.redirect_stderr(sys.__stderr__):
+        with to_log():
             _C._unsafe_reset_threadpool(threads)
             self.program = _C._load_program(str(path), program_verification=_C.Verification.InternalConsistency)
             self.method = self.program.load_method("forward")

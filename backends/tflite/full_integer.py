@@ -72,12 +72,15 @@ def quantize_static(fp32: bytes, spec: LowerSpec, aeq_recipe, limit: int = CALIB
     from ai_edge_litert.interpreter import Interpreter
     from ai_edge_quantizer import quantizer
 
+    from exporter.quiet import to_log
+
     names = Interpreter(model_content=fp32).get_signature_list()["serving_default"]["inputs"]
     ids_name, mask_name = sorted(names)  # the runner feeds inputs in name order too
     n = min(limit, len(spec.calibration_ids))
     samples = [{ids_name: spec.calibration_ids[i:i + 1].astype(np.int32),
                 mask_name: spec.calibration_mask[i:i + 1].astype(np.int32)} for i in range(n)]
     q = quantizer.Quantizer(bytearray(fp32), aeq_recipe)
-    calibration = q.calibrate({"serving_default": samples}, num_threads=2)
-    result = q.quantize(calibration, enable_progress_bar=False, enable_progress_report=False)
+    with to_log():  # its progress bars ignore enable_progress_bar
+        calibration = q.calibrate({"serving_default": samples}, num_threads=2)
+        result = q.quantize(calibration, enable_progress_bar=False, enable_progress_report=False)
     return bytes(result.quantized_model)

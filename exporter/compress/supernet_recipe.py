@@ -26,6 +26,7 @@ import tomllib
 import copy
 from dataclasses import dataclass
 
+from backends.variant import PRECISIONS as PRECISION_FACTS
 from exporter.compress.distill import LossWeights
 from exporter.compress.dynabert import AdaptiveSpec
 from exporter.compress.quant import QuantSpec
@@ -33,7 +34,7 @@ from exporter.compress.recipe import RECIPE_DIR, TrainSpec, recipe_names
 from exporter.errors import UserError, unknown_choice
 
 KINDS = ("adaptive", "xtc")
-PRECISIONS = ("fp32", "ternary", "int8")
+PRECISIONS = tuple(PRECISION_FACTS)   # the one per-precision table (backends/variant.py)
 REPORTS = ("grid", "own", "none")
 REWIRED = "rewired"
 _TRAIN_KEYS = ("steps", "batch_size", "learning_rate", "weight_decay", "warmup_fraction", "checkpoint_every")

@@ -70,3 +70,33 @@ def test_artifact_cache_key_follows_weights_backend_and_model_code(tmp_path, mon
     with torch.no_grad():
         model.weight.add_(1e-3)
     assert systems._teacher_key(model) != changed
+
+
+def test_dev_accuracy_is_run_once_per_file_and_sentences(tmp_path, monkeypatch):
+    """The bench keeps each file's dev accuracy beside it: a rerun only times, and a changed file or
+    changed sentences are run again."""
+    import numpy as np
+
+    import exporter.bench as bench
+    import exporter.bench_timing as timing
+    from exporter.bench_systems import System
+    from exporter.data.tokenize import EncodedSplit
+
+    calls = []
+
+    def fake_runner(path, threads):
+        calls.append(path.read_bytes())
+        return lambda ids, mask: np.stack([ids[:, 0] % 2, 1 - ids[:, 0] % 2], -1).astype(np.float32)
+
+    monkeypatch.setattr(timing, "load_runner", fake_runner)
+    file = tmp_path / "bench-int8.pte"
+    file.write_bytes(b"v1")
+    system = System("executorch-int8", "int8", file, 2)
+    ids = np.array([[1], [2], [3], [4]], dtype=np.int32)
+    dev = EncodedSplit(ids, np.ones_like(ids), np.array([0, 1, 0, 0]), ("",) * 4)
+    first = bench._dev_accuracy(system, dev, 1, 64)
+    assert first == 0.75 and bench._dev_accuracy(system, dev, 1, 64) == first and len(calls) == 1
+    file.write_bytes(b"v2")
+    bench._dev_accuracy(system, dev, 1, 64)
+    other = EncodedSplit(ids, np.ones_like(ids), np.array([1, 1, 0, 0]), ("",) * 4)
+    assert bench._dev_accuracy(system, other, 1, 64) == 0.5 and len(calls) == 3

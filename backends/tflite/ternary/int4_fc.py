@@ -61,8 +61,11 @@ def _quantize(data: bytes, scopes: list[str]) -> bytes:
 
     regex = "^(?:" + "|".join(re.escape(s) for s in sorted(set(scopes))) + ")$"
     rules = recipe.dynamic_wi4c_afp32(regex=regex, operation_name=qtyping.TFLOperationName.FULLY_CONNECTED)
-    result = quantizer.Quantizer(bytearray(data), rules).quantize(enable_progress_bar=False,
-                                                                  enable_progress_report=False)
+    from exporter.quiet import to_log
+
+    with to_log():  # its progress bars ignore enable_progress_bar
+        result = quantizer.Quantizer(bytearray(data), rules).quantize(enable_progress_bar=False,
+                                                                      enable_progress_report=False)
     return bytes(result.quantized_model)
 
 
