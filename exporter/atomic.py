@@ -17,6 +17,9 @@ def _replace_from(tmp_write, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates 0600; a written file gets the mode open() would give it (0666 & ~umask),
+        # so bundles stay readable by the app packager, adb or a web server running as another user.
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             tmp_write(f)
             f.flush()
@@ -26,6 +29,12 @@ def _replace_from(tmp_write, path: Path) -> None:
         # Nothing half-written is left behind, and the previous file (if any) is intact.
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_bytes(path: Path, data: bytes) -> None:

@@ -1,6 +1,7 @@
 """`dynaedge`: the argument parser and the error policy; the commands live in cli_commands.py.
 
-Exit codes: 0 success, 2 user error (one line on stderr), 1 internal error.
+Exit codes: 0 success, 2 user error (one line on stderr), 1 an artifact failed parity (one line)
+or an internal error.
 `--json` prints exactly one JSON document on stdout; progress and logs go to stderr.
 """
 
@@ -10,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from exporter.errors import UserError
+from exporter.errors import ParityFailed, UserError
 
 
 def _export_summary(result: dict) -> str:
@@ -173,6 +174,9 @@ def main(argv=None) -> int:
             raise
         print(f"dynaedge: error: {err}", file=sys.stderr)
         return 2
+    except ParityFailed as err:
+        print(f"dynaedge: parity failed: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("dynaedge: interrupted; completed work is kept and a rerun resumes", file=sys.stderr)
         return 130

@@ -6,7 +6,7 @@ Heavy modules are imported inside each command so `dynaedge --help` stays fast.
 import json
 from pathlib import Path
 
-from exporter.errors import UserError
+from exporter.errors import ParityFailed, UserError
 
 
 def train(args) -> dict:
@@ -64,7 +64,7 @@ def export(args) -> dict:
             fields[name + "s"] = chosen
     result = run_export(ExportSpec(**fields))
     if result.failed:
-        raise RuntimeError(f"parity failed: {' | '.join(result.failed)}. The bundle at {args.out} is unchanged; "
+        raise ParityFailed(f"{' | '.join(result.failed)}. The bundle at {args.out} is unchanged; "
                            f"this run's files and figures are in {result.bundle}")
     return {"bundle": str(result.bundle), **result.manifest}
 

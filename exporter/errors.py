@@ -8,6 +8,11 @@ class UserError(Exception):
     """
 
 
+class ParityFailed(Exception):
+    """An artifact missed its parity gate: not a bug and not bad input; the CLI prints one line
+    naming each failure (exit code 1) and the bundle stays as it was."""
+
+
 def unknown_choice(kind: str, value: object, choices) -> UserError:
     """`unknown target 'andriod'; choose one of: android, host, linux-arm64`."""
     listed = ", ".join(str(c) for c in sorted(choices))

@@ -30,3 +30,19 @@ def test_interrupt_during_copy_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         atomic.copy_file(src, tmp_path / "dst.bin")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src.bin"]
+
+
+def test_written_files_get_the_usual_mode_not_mkstemps_0600(tmp_path):
+    import os
+    import stat
+
+    from exporter.atomic import write_bytes
+
+    old = os.umask(0o022)
+    try:
+        write_bytes(tmp_path / "m.pte", b"x")
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "m.pte").stat().st_mode)
+    print(f"mode {mode:o}")
+    assert mode == 0o644
