@@ -187,7 +187,7 @@ def _verify_and_place(backend, lowered, out: Path, name: str, reference: np.ndar
                  "fallbacks": list(lowered.fallbacks), "parity": parity.to_dict()}
         if failures:
             log.error("%s failed parity, not written: %s", name, "; ".join(failures))
-            return {**entry, "failures": failures}
+            return {**entry, "bytes": len(lowered.data), "failures": failures}  # size: what it would have cost
         crash_point(f"verifying:{name}")
         test_logits = run_runner(runner, test.ids, test.mask, desc=f"test {name}")
         entry["parity"]["test_accuracy"] = round(accuracy(test_logits, test.labels), 6)
