@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name, help_text, inputs=True, epilog=None):
         sp = sub.add_parser(name, help=help_text, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
         sp.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-        sp.add_argument("--threads", type=int, default=2)
+        sp.add_argument("--threads", type=int, default=2, help="CPU threads for lowering, verification and timing (default 2)")
         sp.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="show third-party libraries' output instead of logging it to a file")
         if inputs:
@@ -109,13 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
                                      "the candidates); see the table below", metavar="NAMES")
     e.add_argument("--custom-ops", action="store_true",
                    help="--budget: LiteRT choices may use our DYNAEDGE_TERNARY_FC op (the app must register it)")
-    e.add_argument("--out", default="bundle")
+    e.add_argument("--out", default="bundle", help="bundle directory (default: bundle); swapped in whole when every file passed")
     e.add_argument("--budget", help='latency budget per device, "5ms" | "5 ms" | "0.005s" | "5000us": choose '
                                     "sub-networks from the supernet (trained or reused) for every profile")
     e.add_argument("--device", help="one device profile instead of every profile of the target")
     e.add_argument("--recipe", default="quick", help="supernet recipe a --budget export chooses from")
     q = command("query", "which sub-network a device gets under a budget, and why")
-    q.add_argument("--device", required=True)
+    q.add_argument("--device", required=True, help="a device profile (`dynaedge profile list`)")
     q.add_argument("--budget", required=True, help='"5ms", "5 ms", "0.005s" or "5000us"')
     q.add_argument("--bundle", help="take sub-networks from this bundle's manifest (default: the supernet table)")
     q.add_argument("--runtime", default="executorch", help="executorch (what the demo app runs) or litert")
@@ -133,13 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("file")
             sp.add_argument("--profile", help="profile to fit (default: the one the app matched)")
         if name == "calibrate":
-            sp.add_argument("--threads", type=int, default=2)
+            sp.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
             sp.add_argument("--runs", type=int, default=30)
             sp.add_argument("--quick", action="store_true",
                             help="rescale the packaged fit from a few configurations per variant (minutes)")
     b = command("bench", "latency of every artifact in a bundle and of peer runtimes", inputs=False)
-    b.add_argument("--bundle", default="bundle")
-    b.add_argument("--seq-len", default="64,128")
+    b.add_argument("--bundle", default="bundle", help="bundle whose model, data and recipe are timed (default: bundle)")
+    b.add_argument("--seq-len", default="64,128", help="comma list of sequence lengths (default 64,128)")
     b.add_argument("--runs", type=int, default=50, help="timed calls per process")
     b.add_argument("--rounds", type=int, default=5,
                    help="fresh processes per system, interleaved round-robin; the row is their median")
@@ -149,8 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     asub = a.add_subparsers(dest="android_command", required=True)
     ab = asub.add_parser("build", help="compile, pack the bundle, align and sign (offline)")
     ab.add_argument("--json", action="store_true")
-    ab.add_argument("--bundle", default="bundle")
-    ab.add_argument("--out", default="dynaedge-demo.apk")
+    ab.add_argument("--bundle", default="bundle", help="bundle to pack (default: bundle); only its ExecuTorch choices go in")
+    ab.add_argument("--out", default="dynaedge-demo.apk", help="APK path (default: dynaedge-demo.apk)")
     ai = asub.add_parser("install", help="adb install -r APK on the connected phone")
     ai.add_argument("--json", action="store_true")
     ai.add_argument("apk")
