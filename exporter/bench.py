@@ -96,18 +96,20 @@ def _dev_accuracy(system, dev, threads: int, seq_len: int) -> float:
 
     from exporter.atomic import sha256_file, write_json
     from exporter.bench_timing import load_runner
+    from exporter.evaluate import accuracy
     from exporter.verify import run_runner
 
     h = hashlib.sha256(sha256_file(system.file).encode())
     for a in (dev.ids, dev.mask, dev.labels):
         h.update(np.ascontiguousarray(a).tobytes())
     key, sidecar = h.hexdigest()[:16], system.file.with_name(system.file.name + ".dev-accuracy.json")
-    if sidecar.exists() and json.loads(sidecar.read_text()).get("key") == key:
-        return json.loads(sidecar.read_text())["dev_accuracy"]
+    saved = json.loads(sidecar.read_text()) if sidecar.exists() else {}
+    if saved.get("key") == key:
+        return saved["dev_accuracy"]
     logits = run_runner(load_runner(system.file, threads), dev.ids, dev.mask, desc=f"accuracy {system.name} seq {seq_len}")
-    accuracy = round(float((logits.argmax(-1) == dev.labels).mean()), 6)
-    write_json(sidecar, {"key": key, "dev_accuracy": accuracy})
-    return accuracy
+    dev_accuracy = round(accuracy(logits, dev.labels), 6)
+    write_json(sidecar, {"key": key, "dev_accuracy": dev_accuracy})
+    return dev_accuracy
 
 
 def _ternary_model(manifest: dict, data_arg, recipe_name: str):

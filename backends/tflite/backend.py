@@ -94,13 +94,20 @@ def _scheme(mode: str, spec: LowerSpec) -> str:
 
 
 def _dynamic_int8(fp32: bytes) -> bytes:
-    from ai_edge_quantizer import qtyping, quantizer, recipe
+    from ai_edge_quantizer import qtyping, recipe
 
     rules = recipe.dynamic_wi8c_afp32(operation_name=qtyping.TFLOperationName.FULLY_CONNECTED)
+    return apply_quantizer_recipe(fp32, rules)
+
+
+def apply_quantizer_recipe(data: bytes, rules) -> bytes:
+    """A flatbuffer rewritten by an ai-edge-quantizer recipe that needs no calibration."""
+    from ai_edge_quantizer import quantizer
+
     from exporter.quiet import to_log
 
     with to_log():  # its progress bars ignore enable_progress_bar
-        result = quantizer.Quantizer(bytearray(fp32), rules).quantize(enable_progress_bar=False,
+        result = quantizer.Quantizer(bytearray(data), rules).quantize(enable_progress_bar=False,
                                                                       enable_progress_report=False)
     return bytes(result.quantized_model)
 

@@ -57,16 +57,13 @@ def _scope(op, tensors) -> str:
 
 
 def _quantize(data: bytes, scopes: list[str]) -> bytes:
-    from ai_edge_quantizer import qtyping, quantizer, recipe
+    from ai_edge_quantizer import qtyping, recipe
+
+    from backends.tflite.backend import apply_quantizer_recipe
 
     regex = "^(?:" + "|".join(re.escape(s) for s in sorted(set(scopes))) + ")$"
-    rules = recipe.dynamic_wi4c_afp32(regex=regex, operation_name=qtyping.TFLOperationName.FULLY_CONNECTED)
-    from exporter.quiet import to_log
-
-    with to_log():  # its progress bars ignore enable_progress_bar
-        result = quantizer.Quantizer(bytearray(data), rules).quantize(enable_progress_bar=False,
-                                                                      enable_progress_report=False)
-    return bytes(result.quantized_model)
+    return apply_quantizer_recipe(data, recipe.dynamic_wi4c_afp32(regex=regex,
+                                                                  operation_name=qtyping.TFLOperationName.FULLY_CONNECTED))
 
 
 def _check_int4(data: bytes, wanted: int) -> int:
