@@ -55,6 +55,8 @@ def _summary(command: str, result: dict) -> str:
         lines += [f"  packed: {name}" for name in result["bundle_files"]]
         lines += [f"  not packed: {line}" for line in result.get("left_out", ())]
         return "\n".join(lines)
+    if command == "report" and "html" in result:
+        return f"report {result['html']}"
     if command in ("report", "train") and "rows" in result:
         from exporter.compress.table import format_table
         return format_table(result)
@@ -99,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     r = command("report", "the supernet accuracy table (width x depth x precision, dev and test)")
     r.add_argument("--recipe", default="quick")
     r.add_argument("--student-layers", type=int)
+    r.add_argument("--html", metavar="OUT.html", help="write one self-contained page: the grid, Pareto plots of a "
+                                                      "bench run, a bundle's choices and parity")
+    r.add_argument("--bundle", help="--html: show this bundle's choices per device and its artifacts' parity")
+    r.add_argument("--bench", metavar="FILE.json", help="--html: plot this saved `dynaedge bench --out` run "
+                                                        "(nothing is re-timed)")
     e = command("export", "lower, verify and bundle on-device models", epilog=_variant_table())
     e.add_argument("--target", default="android")
     e.add_argument("--backend", help="comma list: executorch,tflite")
@@ -143,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--runs", type=int, default=50, help="timed calls per process")
     b.add_argument("--rounds", type=int, default=5,
                    help="fresh processes per system, interleaved round-robin; the row is their median")
+    b.add_argument("--out", metavar="FILE.json", help="also save the result as JSON (for `report --html --bench`)")
     b.add_argument("--recipe", default="quick", help="supernet whose full-size ternary slice is timed too "
                                                      "(skipped, and said so, when it is not trained)")
     a = sub.add_parser("android", help="build the offline demo APK with a bundle inside, or install it")

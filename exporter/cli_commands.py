@@ -46,7 +46,41 @@ def supernet_table(model, data, recipe: str, student_layers=None) -> dict:
 
 
 def report(args) -> dict:
-    return supernet_table(args.model, args.data, args.recipe, args.student_layers)
+    if not args.html:
+        return supernet_table(args.model, args.data, args.recipe, args.student_layers)
+    from exporter.report.page import build_page, write_page
+
+    bench = _read_bench(Path(args.bench)) if args.bench else None  # bad input fails before any work
+    try:
+        grid, note = supernet_table(args.model, args.data, args.recipe, args.student_layers), f"recipe {args.recipe}"
+    except UserError as err:  # the page still shows the bench and the bundle
+        grid, note = None, str(err)
+    manifest = None
+    if args.bundle:
+        from exporter.bundle import read_manifest
+
+        manifest = read_manifest(Path(args.bundle))
+    out = write_page(build_page(bench, manifest, grid, note), Path(args.html))
+    return {"html": str(out), "bench": args.bench, "bundle": args.bundle, "grid": grid is not None}
+
+
+def _read_bench(path: Path) -> dict:
+    if not path.is_file():
+        raise UserError(f"--bench {path}: no such file; write one with `dynaedge bench --out {path}`")
+    try:
+        bench = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise UserError(f"--bench {path}: not JSON ({err}); write it with `dynaedge bench --out {path}`")
+    if not isinstance(bench, dict) or not isinstance(bench.get("rows"), list):
+        raise UserError(f"--bench {path}: not a `dynaedge bench` result (no \"rows\" list)")
+    for i, row in enumerate(bench["rows"]):
+        missing = [k for k in BENCH_ROW if not isinstance(row, dict) or k not in row]
+        if missing:
+            raise UserError(f"--bench {path}: row {i} lacks {', '.join(missing)}; re-run `dynaedge bench --out {path}`")
+    return bench
+
+
+BENCH_ROW = ("system", "precision", "seq_len", "bytes", "dev_accuracy", "median_ms", "p90_ms")  # what the page plots
 
 
 def export(args) -> dict:
@@ -101,9 +135,14 @@ def profile(args) -> dict:
 def bench(args) -> dict:
     from exporter.bench import BenchSpec, run_bench
 
-    return run_bench(BenchSpec(bundle=Path(args.bundle), seq_lens=tuple(int(s) for s in args.seq_len.split(",")),
-                               threads=args.threads, runs=args.runs, rounds=args.rounds,
-                               supernet_recipe=args.recipe))
+    result = run_bench(BenchSpec(bundle=Path(args.bundle), seq_lens=tuple(int(s) for s in args.seq_len.split(",")),
+                                 threads=args.threads, runs=args.runs, rounds=args.rounds,
+                                 supernet_recipe=args.recipe))
+    if args.out:  # what `report --html --bench` plots, without re-timing
+        from exporter.atomic import write_json
+
+        write_json(Path(args.out), result)
+    return result
 
 
 def android(args) -> dict:

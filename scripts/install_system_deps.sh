@@ -6,6 +6,7 @@ PACKAGES=(
   junit4 aapt zipalign apksigner adb        # offline APK build + host JUnit tests (android_demo)
   g++-aarch64-linux-gnu qemu-user           # arm64 ternary kernel, cross-built and run under qemu
   clang libclang-rt-14-dev                  # libFuzzer + sanitizers for the ternary blob parser
+  chromium                                  # headless check of `dynaedge report --html` pages
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,0 +1,114 @@
+"""`dynaedge report --html`: the page from a saved bench run and a bundle manifest, opened in
+headless Chromium: it loads with no console line, and every measured system, ours and the
+peers', is a point in every plot of its length (the page checks itself and says so in the DOM)."""
+
+import json
+import re
+
+import pytest
+
+from exporter.report.page import build_page, headlines, write_page
+from exporter.report.plots import Point, pareto_front
+from tests.exporter.report.browser import load, screenshot
+
+
+def _rows() -> list[dict]:
+    rows = []
+    for seq, scale in ((64, 1.0), (128, 2.2)):
+        rows += [
+            {"system": "executorch-int8", "precision": "int8", "bytes": 23.6e6, "dev_accuracy": 0.866, "ms": 4.4,
+             "predicted_ms": 4.6 * scale},
+            {"system": "tflite-int8-dynamic", "precision": "int8", "bytes": 23.0e6, "dev_accuracy": 0.864, "ms": 2.8,
+             "predicted_ms": 2.5 * scale},
+            {"system": "executorch-ternary", "precision": "ternary", "bytes": 6.8e6, "dev_accuracy": 0.839, "ms": 10.2},
+            {"system": "onnxruntime-dynamic", "precision": "int8", "bytes": 22.6e6, "dev_accuracy": 0.865, "ms": 13.7,
+             "fused_ops": {"MatMulInteger": 36}},
+            {"system": "onnxruntime-fused-dynamic", "precision": "int8", "bytes": 22.5e6, "dev_accuracy": 0.866,
+             "ms": 6.0, "fused_ops": {"Attention": 6, "SkipLayerNormalization": 12}},
+            {"system": "torch-eager", "precision": "fp32", "bytes": 90.9e6, "dev_accuracy": 0.867, "ms": 20.8},
+        ]
+        for r in rows[-6:]:
+            r.update(seq_len=seq, median_ms=r.pop("ms") * scale)
+            r["p90_ms"] = 1.1 * r["median_ms"]
+    return rows
+
+
+BENCH = {"rows": _rows(), "threads": 2, "runs": 50, "rounds": 5, "summary": {},
+         "host": {"cpu": "Test CPU", "flags": ["avx2"], "cores": 2, "reference_ms": 1.0},
+         "versions": {"torch": "2.13.0", "onnxruntime": "1.32.0"}}
+MANIFEST = {
+    "choices": [{"device": "pixel-8", "runtime": "executorch", "family": "executorch", "path": "w1-d1-int8.pte",
+                 "bytes": 23.6e6, "dev_accuracy": 0.866, "predicted_ms": 4.1, "budget_ms": 5.0,
+                 "reason": "most accurate within 5 ms"}],
+    "infeasible": [{"device": "budget-a53", "family": "executorch", "budget_ms": 5.0, "fastest": {"predicted_ms": 6.7},
+                    "reason": "no sub-network fits 5 ms"}],
+    "artifacts": [{"path": "w1-d1-int8.pte", "runtime": "executorch", "variant": "int8", "bytes": 23.6e6, "gate": "int8",
+                   "parity": {"dev_accuracy": 0.866, "reference_accuracy": 0.867, "sqnr_db": 24.7,
+                              "label_agreement": 0.97}}],
+    "fallbacks": ["w1-d1-int8.pte: 9 ops outside XNNPACK"], "rejected": [],
+}
+GRID = {"rows": [{"width": 1.0, "depth": 1.0, "precision": "fp32", "dev_accuracy": 0.86, "test_accuracy": 0.85}]}
+
+
+def test_pareto_front_keeps_only_undominated_points():
+    points = [Point("a", "int8", 1.0, 0.80), Point("b", "int8", 2.0, 0.85), Point("c", "int8", 3.0, 0.84),
+              Point("d", "fp32", 4.0, 0.90), Point("e", "int8", 1.0, 0.79)]
+    assert [p.system for p in pareto_front(points)] == ["a", "b", "d"]
+
+
+def test_headline_is_our_fastest_file_as_accurate_as_the_fastest_onnx_runtime_int8():
+    by_seq = {h.seq_len: h for h in headlines(BENCH["rows"])}
+    h = by_seq[64]
+    assert h.peer["system"] == "onnxruntime-fused-dynamic"  # the strongest peer, not the plain one
+    assert h.ours["system"] == "executorch-int8"  # tflite-int8-dynamic is faster but less accurate (86.4 < 86.6)
+    assert h.equal_accuracy and h.ratio == pytest.approx(4.4 / 6.0)
+
+
+def test_page_renders_in_chromium_with_every_system_in_every_plot(tmp_path):
+    page = write_page(build_page(BENCH, MANIFEST, GRID, "recipe quick"), tmp_path / "report.html")
+    html = page.read_text()
+    assert not re.search(r'(src|href)="(https?:)?//', html), "the page must not fetch anything"
+    loaded = load(page)
+    assert loaded.console == (), loaded.console
+    assert 'data-plot-check="ok"' in loaded.dom
+    for r in BENCH["rows"]:  # ours and the peers, in the latency and the size plot of their length
+        for plot in ("latency", "size"):
+            point = f"{plot}-s{r['seq_len']}-point-{r['system']}-s{r['seq_len']}"
+            assert f'id="{point}"' in loaded.dom, point
+    checks = json.loads(re.search(r'<script type="application/json" id="plot-checks">(.*?)</script>', html).group(1))
+    assert set(checks) == {"latency-s64", "size-s64", "latency-s128", "size-s128", "predicted"}
+    assert len(checks["predicted"]) == 4  # only rows with a prediction
+    for text in ("Test CPU", "onnxruntime-fused-dynamic", "Attention×6", "pixel-8", "infeasible", "24.7"):
+        assert text in loaded.dom, text
+    shot = screenshot(page, tmp_path / "report.png")
+    assert shot.stat().st_size > 50_000
+
+
+def test_the_check_fails_when_a_point_is_missing(tmp_path):
+    """The page's own check can fail: drop one point from a plot and it says so, on the console too."""
+    page = write_page(build_page(BENCH), tmp_path / "report.html")
+    broken = page.read_text().replace('id="latency-s64-point-torch-eager-s64"', 'id="gone"', 1)
+    page.write_text(broken)
+    loaded = load(page)
+    assert 'data-plot-check="missing"' in loaded.dom
+    assert any("latency-s64-point-torch-eager-s64" in line for line in loaded.console), loaded.console
+
+
+def test_page_without_inputs_says_what_is_missing(tmp_path):
+    html = write_page(build_page(None, None, None, "no finished supernet"), tmp_path / "r.html").read_text()
+    assert "No bench run given" in html and "No bundle given" in html and "no finished supernet" in html
+
+
+@pytest.mark.parametrize("content, says", [(None, "no such file"), ("{not json", "not JSON"),
+                                           ('{"rows": 3}', "not a `dynaedge bench` result"),
+                                           ('{"rows": [{"system": "x"}]}', "row 0 lacks precision")])
+def test_cli_refuses_a_bench_file_that_is_not_a_bench_run(tmp_path, capsys, content, says):
+    from exporter.cli import main
+
+    bench = tmp_path / "bench.json"
+    if content is not None:
+        bench.write_text(content)
+    assert main(["report", "--html", str(tmp_path / "r.html"), "--bench", str(bench)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(bench) in err[0] and says in err[0], err
+    assert not (tmp_path / "r.html").exists()
