@@ -16,6 +16,7 @@ import re
 
 import numpy as np
 
+from backends.tflite.ternary.clip_input import clip_instead_of_rounding
 from backends.tflite.ternary.rewrite import RewriteResult, _scale_input, scan_ops
 from backends.tflite.ternary.tflite_graph import drop_unused_tensors, load_model, op_name, save_model, tensor_type_name
 
@@ -43,6 +44,7 @@ def ternary_as_int4_fc(data: bytes) -> RewriteResult:
             model.buffers[weight.buffer].data = np.frombuffer(ternary.astype("<f4").tobytes(), dtype=np.uint8)
         replaced.append(op)
     graph.operators = operators
+    clip_instead_of_rounding(model, replaced)  # one rounding per input, per row (clip_input.py)
     drop_unused_tensors(model)
     if not replaced:
         return RewriteResult(save_model(model), 0, tuple(kept))

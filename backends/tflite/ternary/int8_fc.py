@@ -4,12 +4,14 @@ Each ternary weight row {-a_n, 0, +a_n} becomes int8 {-1, 0, 1} with per-channel
 (zero point 0, quantized_dimension 0), so the dequantized weight equals the ternary one
 exactly; TFLite runs it as a dynamic-range (hybrid) FULLY_CONNECTED: float activations
 quantized per row inside the op, no custom kernel needed. 4x the custom op's weight bytes.
+The input is clipped to the trained 8-bit range, not rounded to its grid (clip_input.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from backends.tflite.ternary.clip_input import clip_instead_of_rounding
 from backends.tflite.ternary.rewrite import RewriteResult, scan_ops
 from backends.tflite.ternary.tflite_graph import drop_unused_tensors, load_model, save_model
 
@@ -19,7 +21,7 @@ def ternary_as_int8_fc(data: bytes) -> RewriteResult:
 
     model = load_model(data)
     graph = model.subgraphs[0]
-    replaced, kept = 0, []
+    replaced, kept = [], []
     for index, op, match in scan_ops(model, graph, schema, kept):
         if match is None:
             continue
@@ -39,6 +41,7 @@ def ternary_as_int8_fc(data: bytes) -> RewriteResult:
         quant.quantizedDimension = 0
         weight.quantization = quant
         op.builtinOptions.asymmetricQuantizeInputs = False  # symmetric per-row input quantization
-        replaced += 1
+        replaced.append(op)
+    clip_instead_of_rounding(model, replaced)
     drop_unused_tensors(model)
-    return RewriteResult(save_model(model), replaced, tuple(kept))
+    return RewriteResult(save_model(model), len(replaced), tuple(kept))
