@@ -1,6 +1,16 @@
 """The systems `dynaedge bench` times: our lowered artifacts and the peers, built from one teacher
 (and the ternary ones from the supernet's full-size ternary slice, when a supernet is trained).
 
+Peers (GitHub issue #21; exporter/peers/ builds them the way their users do):
+- torch-eager                  the teacher in PyTorch eager, fp32
+- torch-eager-dynamic          torch.ao quantize_dynamic({nn.Linear}, qint8)
+- onnxruntime-fp32             the teacher's plain ONNX export
+- onnxruntime-dynamic          the same + quantize_dynamic(QInt8): what most users try first
+- onnxruntime-fused-fp32       HF-form export + optimize_model(model_type="bert") fusions
+- onnxruntime-fused-dynamic    the same + quantize_dynamic(per_channel=True, QInt8): the strongest
+Each peer carries its parity with the teacher on dev sentences, and the ONNX ones the op counts of
+the graph ONNX Runtime runs.
+
 Artifacts are built per sequence length (they are static-shape) and cached by the teacher's
 weights and the backends' source, so a second bench run only times.
 """
@@ -32,6 +42,9 @@ class System:
     precision: str
     file: Path
     bytes: int             # what a user ships (torch eager: its fp32 weights)
+    fused_ops: dict[str, int] | None = None   # ONNX peers: op counts of the graph the runtime runs
+    note: str = ""                            # how a peer was built, what did not fuse
+    parity: dict | None = None                # peers: logits vs the teacher (exporter.peers.parity)
 
 
 def lowering_code_hash() -> str:
@@ -76,10 +89,44 @@ def build_systems(teacher, inputs, seq_len: int, ternary=None) -> list[System]:
         jobs += [(ternary, v, ternary_work) for v in variants() if v.precision == "ternary"]
     for model, variant, where in tqdm(jobs, desc=f"lower for bench (seq {seq_len})", leave=False):
         systems.append(_system(model, variant, calib, where))
-    onnx_path = work / "int8-dynamic.onnx"
-    if not onnx_path.exists():
-        _onnx_dynamic_int8(teacher, calib, work / "fp32.onnx", onnx_path)
-    systems.append(System("onnxruntime-dynamic", "int8", onnx_path, onnx_path.stat().st_size))
+    return systems + peer_systems(teacher, inputs, calib, work)
+
+
+def peer_systems(teacher, inputs, calib: LowerSpec, work: Path) -> list[System]:
+    """The peers after torch-eager (module docstring), each with its parity against the teacher on
+    the first dev sentences; fp32 ones must match it (exporter.peers.parity)."""
+    from exporter.peers import code_key, onnx_bert, torch_dynamic
+    from exporter.peers.parity import SENTENCES, check_same_function, peer_parity, teacher_logits
+
+    threads = torch.get_num_threads()
+    fp32_path, int8_path = work / "fp32.onnx", work / "int8-dynamic.onnx"
+    if not (fp32_path.exists() and int8_path.exists()):
+        _onnx_dynamic_int8(teacher, calib, fp32_path, int8_path)
+    tag = code_key()
+    fused = onnx_bert.build_fused(teacher, calib.example_inputs(), work, tag)
+    torch_path = work / f"torch-eager-dynamic-{tag}.pt"
+    if not torch_path.exists():
+        torch_dynamic.save_torch_dynamic(teacher, torch_path)
+    fusion = onnx_bert.fusion_note(fused.fp32, len(teacher.layers))
+    plain = "the teacher's own graph, exported as is (opset 17, static shape)"
+    peers = [("onnxruntime-fp32", "fp32", fp32_path, plain),
+             ("onnxruntime-dynamic", "int8", int8_path, plain + "; quantize_dynamic(QInt8)"),
+             ("onnxruntime-fused-fp32", "fp32", fused.fp32, fusion),
+             ("onnxruntime-fused-dynamic", "int8", fused.int8, fusion + "; quantize_dynamic(per_channel, QInt8)"),
+             ("torch-eager-dynamic", "int8", torch_path, torch_dynamic.NOTE)]
+    dev = inputs.splits.dev
+    ids, mask = dev.ids[:SENTENCES], dev.mask[:SENTENCES]
+    reference = teacher_logits(teacher, ids, mask)
+    systems = []
+    for name, precision, path, note in peers:
+        parity = peer_parity(path, reference, ids, mask, threads)
+        if precision == "fp32":
+            check_same_function(name, parity)
+        if path.suffix == ".onnx":
+            size, ops = path.stat().st_size, onnx_bert.runtime_ops(path, threads)
+        else:
+            size, ops = torch_dynamic.shipped_bytes(path), None
+        systems.append(System(name, precision, path, size, ops, note, parity))
     return systems
 
 
@@ -94,10 +141,13 @@ def _system(model, variant: Variant, calib: LowerSpec, work: Path) -> System:
 
 
 def _onnx_dynamic_int8(teacher, calib: LowerSpec, fp32_path: Path, int8_path: Path) -> None:
+    """The teacher's plain export (also the onnxruntime-fp32 peer) and its dynamic int8."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    torch.onnx.export(teacher.eval(), calib.example_inputs(), str(fp32_path), input_names=["ids", "mask"],
+    exported = fp32_path.with_suffix(".tmp.onnx")
+    torch.onnx.export(teacher.eval(), calib.example_inputs(), str(exported), input_names=["ids", "mask"],
                       output_names=["logits"], opset_version=17, dynamo=False)
+    exported.replace(fp32_path)
     tmp = int8_path.with_suffix(".tmp.onnx")
     quantize_dynamic(str(fp32_path), str(tmp), weight_type=QuantType.QInt8)
     tmp.replace(int8_path)

@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     "sub-networks from the supernet (trained or reused) for every profile")
     e.add_argument("--device", help="one device profile instead of every profile of the target")
     e.add_argument("--recipe", default="quick", help="supernet recipe a --budget export chooses from")
+    e.add_argument("--fresh", action="store_true", help="lower and verify every file again instead of reusing one "
+                                                       "lowered and verified before from the same weights, code "
+                                                       "and sentences (~/.cache/dynaedge/artifacts)")
     q = command("query", "which sub-network a device gets under a budget, and why")
     q.add_argument("--device", required=True, help="a device profile (`dynaedge profile list`)")
     q.add_argument("--budget", required=True, help='"5ms", "5 ms", "0.005s" or "5000us"')

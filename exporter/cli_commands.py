@@ -91,7 +91,7 @@ def export(args) -> dict:
 
     fields = {"target": args.target, "model": args.model, "data": args.data, "out": Path(args.out),
               "threads": args.threads, "device": args.device, "supernet_recipe": args.recipe,
-              "custom_ops": args.custom_ops, "budget": None if args.budget is None else parse_budget(args.budget)}
+              "custom_ops": args.custom_ops, "reuse": not args.fresh, "budget": None if args.budget is None else parse_budget(args.budget)}
     for name in ("backend", "precision", "variant"):
         chosen = split_list(getattr(args, name))
         if chosen is not None:

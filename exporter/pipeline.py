@@ -6,7 +6,10 @@ With --budget: the supernet (trained or reused), the most accurate slice per dev
 of the target (exporter.devices), deduplicated into the artifacts those choices need.
 
 Each artifact is lowered in memory, written to a hidden temp file, run by its own runtime over
-the whole dev split and compared with its PyTorch slice. The whole bundle is built in a staging
+the whole dev split and compared with its PyTorch slice. A file lowered before from the same
+weights, code, tools and calibration, and its parity figures from the same file, PyTorch model and
+sentences, are taken from the artifact cache (exporter/artifact_cache.py; the gate is applied
+again; `--fresh` skips the cache); the manifest marks such artifacts `"reused": true`. The whole bundle is built in a staging
 directory beside --out and swapped in only when every artifact has passed (exporter.atomic), so
 a kill at any moment leaves the previous complete bundle or the new one. A run with a failed
 artifact leaves the previous bundle as it was and puts its own files and figures in OUT.rejected.
@@ -32,7 +35,7 @@ from exporter.inputs import prepare
 from exporter.model.subnet import FULL
 from exporter.slices import Job, SupernetSlices, TeacherSlices, jobs_from_choices, supernet_rows
 from exporter.spec import ExportSpec
-from exporter.verify import THRESHOLDS, compare, run_runner
+from exporter.verify import THRESHOLDS, Parity, compare, run_runner
 from exporter.versions import tool_versions
 
 log = logging.getLogger("dynaedge")
@@ -90,28 +93,37 @@ def rejected_dir(target: Path) -> Path:
     return target.parent / f"{target.name}.rejected"
 
 
+class _References:
+    """PyTorch dev logits per reference model (the teacher serves many jobs), computed on first use;
+    the model is kept with them so its id cannot be reused by another."""
+
+    def __init__(self, dev):
+        self.dev, self._by_id = dev, {}
+
+    def logits(self, model) -> np.ndarray:
+        if id(model) not in self._by_id:
+            self._by_id[id(model)] = (model, torch_logits(model, self.dev.ids, self.dev.mask))
+        return self._by_id[id(model)][1]
+
+
 def _write_bundle(spec: ExportSpec, inputs, manifest: Manifest, jobs, slices, out: Path) -> list[str]:
     """Lower, verify and write every job into `out`, then vocab and the sealed manifest; the
     names and reasons of the artifacts that failed parity."""
-    train, dev = inputs.splits.train, inputs.splits.dev
+    dev = inputs.splits.dev
     failed = []
-    references: dict[int, np.ndarray] = {}  # PyTorch dev logits per reference model (the teacher serves many jobs)
+    references = _References(dev)
     for job in jobs:
         backend = get_backend(job.variant.backend)
         name = job.file_name
         piece = slices.get(job)
-        log.info("lowering %s%s", name, f" for {', '.join(job.devices)}" if job.devices else "")
-        lowered = backend.lower(piece.model, LowerSpec(job.variant.precision, inputs.seq_len,
-                                                       train.ids[:spec.calibration_sentences],
-                                                       train.mask[:spec.calibration_sentences], job.variant.options))
+        lowered, reused = _lower(backend, piece.model, job, spec, inputs, name)
         crash_point(f"lowered:{name}")
-        if id(piece.reference) not in references:
-            references[id(piece.reference)] = torch_logits(piece.reference, dev.ids, dev.mask)
-        entry = _verify_and_place(backend, lowered, out, name, references[id(piece.reference)], inputs.splits,
-                                  spec.threads, job.variant.gate)
+        entry = _verify_and_place(backend, lowered, out, name, piece.reference, references, inputs.splits,
+                                  spec.threads, job.variant.gate, spec.reuse)
         crash_point(f"verified:{name}")
+        figures_reused = entry.pop("reused")
         entry.update(width=job.subnet.width, depth=job.subnet.depth, variant=job.variant.name,
-                     runtime=job.variant.runtime, devices=list(job.devices))
+                     runtime=job.variant.runtime, devices=list(job.devices), reused=reused and figures_reused)
         if entry.get("failures"):
             manifest.rejected.append(entry)
             failed.append(f"{name}: {'; '.join(entry['failures'])}")
@@ -172,28 +184,68 @@ def _budget_plan(spec: ExportSpec):
         slices, described
 
 
-def _verify_and_place(backend, lowered, out: Path, name: str, reference: np.ndarray, splits, threads: int,
-                      gate: str) -> dict:
+def _lower(backend, model, job, spec: ExportSpec, inputs, name: str):
+    """(Lowered, reused): from the artifact cache when the same weights, code, tools and calibration
+    were lowered before, else lowered now and kept there."""
+    from exporter.artifact_cache import load_lowered, lowering_key, store_lowered
+
+    train = inputs.splits.train
+    lower_spec = LowerSpec(job.variant.precision, inputs.seq_len, train.ids[:spec.calibration_sentences],
+                           train.mask[:spec.calibration_sentences], job.variant.options)
+    key = lowering_key(model, lower_spec, job.variant)
+    lowered = load_lowered(key) if spec.reuse else None
+    devices = f" for {', '.join(job.devices)}" if job.devices else ""
+    if lowered is not None:
+        log.info("reusing %s%s (lowered before from the same weights, code and calibration)", name, devices)
+        return lowered, True
+    log.info("lowering %s%s", name, devices)
+    return store_lowered(key, backend.lower(model, lower_spec)), False
+
+
+def _verify_and_place(backend, lowered, out: Path, name: str, reference_model, references: _References, splits,
+                      threads: int, gate: str, reuse: bool = True) -> dict:
+    """Run the file over the dev split (and, if it passes, the test split) in its own runtime, or
+    take those figures from an identical earlier run; apply the gate; place the file if it passed.
+    The entry's "reused" says whether the figures came from the cache."""
+    from exporter.artifact_cache import load_verified, store_verified, verification_key
+
+    entry = {"path": name, "backend": lowered.backend, "precision": lowered.precision, "gate": gate,
+             "quantization": lowered.quantization, "delegates": lowered.delegates,
+             "fallbacks": list(lowered.fallbacks)}
+    key = verification_key(lowered.data, reference_model, splits)
+    parity = load_verified(key) if reuse else None
+    failures = None if parity is None else THRESHOLDS[gate].failures(Parity.from_dict(parity))
+    reused = parity is not None and (bool(failures) or "test_accuracy" in parity)  # a pass needs its test figure
+    if reused:
+        log.info("reusing the verification of %s (same file, PyTorch model and sentences)", name)
+    else:
+        parity, failures = _measure(backend, lowered, out, name, reference_model, references, splits, threads, gate)
+        store_verified(key, parity)
+    entry.update(parity=parity, reused=reused)
+    if failures:
+        log.error("%s failed parity, not written: %s", name, "; ".join(failures))
+        return {**entry, "bytes": len(lowered.data), "failures": failures}  # size: what it would have cost
+    crash_point(f"verifying:{name}")
+    write_bytes(out / name, lowered.data)
+    return {**entry, **file_entry(out / name, out)}
+
+
+def _measure(backend, lowered, out: Path, name: str, reference_model, references: _References, splits, threads: int,
+             gate: str) -> tuple[dict, list[str]]:
+    """Parity figures of the file run in its own runtime (test accuracy only when the dev gate passed)."""
     dev, test = splits.dev, splits.test
     tmp = out / f".{name}.verify"
     write_bytes(tmp, lowered.data)
     try:
         runner = backend.load(tmp, threads=threads)
         logits = run_runner(runner, dev.ids, dev.mask, desc=f"verify {name}")
-        parity = compare(reference, logits, dev.labels)
+        parity = compare(references.logits(reference_model), logits, dev.labels)
         failures = THRESHOLDS[gate].failures(parity)
-        entry = {"path": name, "backend": lowered.backend, "precision": lowered.precision, "gate": gate,
-                 "quantization": lowered.quantization, "delegates": lowered.delegates,
-                 "fallbacks": list(lowered.fallbacks), "parity": parity.to_dict()}
-        if failures:
-            log.error("%s failed parity, not written: %s", name, "; ".join(failures))
-            return {**entry, "bytes": len(lowered.data), "failures": failures}  # size: what it would have cost
-        crash_point(f"verifying:{name}")
-        test_logits = run_runner(runner, test.ids, test.mask, desc=f"test {name}")
-        entry["parity"]["test_accuracy"] = round(accuracy(test_logits, test.labels), 6)
+        figures = parity.to_dict()
+        if not failures:
+            test_logits = run_runner(runner, test.ids, test.mask, desc=f"test {name}")
+            figures["test_accuracy"] = round(accuracy(test_logits, test.labels), 6)
         del runner
-        os.replace(tmp, out / name)
-        return {**entry, **file_entry(out / name, out)}
+        return figures, failures
     finally:
         tmp.unlink(missing_ok=True)
-

@@ -43,6 +43,7 @@ class ExportSpec:
     out: Path = Path("bundle")
     threads: int = 2
     calibration_sentences: int = 256
+    reuse: bool = True                    # take files lowered and verified before from the same inputs (--fresh: off)
 
     def __post_init__(self):
         if self.target not in TARGETS:

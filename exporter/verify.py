@@ -23,6 +23,12 @@ class Parity:
         return {k: (None if v == float("inf") else round(v, 6)) if isinstance(v, float) else v
                 for k, v in asdict(self).items()}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Parity":
+        """Inverse of to_dict; extra figures (test_accuracy) are ignored."""
+        return cls(float("inf") if d["sqnr_db"] is None else d["sqnr_db"], d["max_abs_diff"], d["label_agreement"],
+                   d["dev_accuracy"], d["reference_accuracy"], d["n_sentences"])
+
 
 @dataclass(frozen=True)
 class Thresholds:

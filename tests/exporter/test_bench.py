@@ -17,7 +17,7 @@ def test_summary_ratios():
             _row("onnxruntime-dynamic", "int8", 64, 2.2), _row("executorch-ternary", "ternary", 64, 3.0),
             _row("tflite-ternary", "ternary", 64, 2.0)]
     out = _summary(rows)
-    assert out["seq64_best_int8_vs_onnxruntime_int8"] == "tflite-int8-dynamic 1.90 ms / 2.20 ms = 0.86x"
+    assert out["seq64_best_int8_vs_onnxruntime_int8"] == "tflite-int8-dynamic 1.90 ms / onnxruntime-dynamic 2.20 ms = 0.86x"
     assert out["seq64_executorch-ternary_vs_executorch-int8_int8"] == "3.00 ms / 2.00 ms = 1.50x"
     assert out["seq64_tflite-ternary_vs_tflite-int8_int8"] == "2.00 ms / 2.50 ms = 0.80x"
 

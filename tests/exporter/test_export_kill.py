@@ -16,6 +16,7 @@ import pytest
 from backends.registry import find_variant
 from exporter.bundle import read_manifest
 from exporter.model.subnet import FULL
+from tests.exporter.tiny_export import tiny_bert, tiny_data
 
 ROOT = Path(__file__).resolve().parents[2]
 FP32 = find_variant("executorch", "fp32").file_name(FULL.name)
@@ -25,42 +26,21 @@ POINTS = [f"lowered:{FP32}", f"verifying:{FP32}", f"verified:{FP32}", f"lowered:
 FRACTIONS = (0.5,)   # of a full re-export's wall time: with the 9 named points, 10 kills
 
 
-def _data(path: Path) -> Path:
-    words = [f"w{i}" for i in range(100)]
-    lines = ["text\tlabel"]
-    for i in range(80):
-        label = i % 2
-        picked = [words[(7 * i + 3 * k + 50 * label) % 100] for k in range(4 + i % 6)]
-        lines.append(f"{' '.join(picked)}\t{'pos' if label else 'neg'}")
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    import torch
-    from transformers import BertConfig, BertModel
-
-    from tests.conftest import TINY, VOCAB
-
     tmp = tmp_path_factory.mktemp("kill")
-
-    cfg = BertConfig(vocab_size=TINY.vocab_size, hidden_size=TINY.hidden, num_hidden_layers=2,
-                     num_attention_heads=TINY.heads, intermediate_size=TINY.ffn, max_position_embeddings=64)
-    torch.manual_seed(1)
-    model_dir = tmp / "tiny-bert"
-    BertModel(cfg).eval().save_pretrained(model_dir, safe_serialization=True)
-    (model_dir / "vocab.txt").write_text("\n".join(VOCAB) + "\n")
+    model_dir = tiny_bert(tmp)
     env = {**os.environ, "DYNAEDGE_CACHE": str(tmp / "cache"), "OMP_NUM_THREADS": "1"}
     base = [sys.executable, "-m", "exporter.cli", "export", "--model", str(model_dir), "--data",
-            str(_data(tmp / "data.tsv")), "--backend", "executorch", "--threads", "1", "--json"]
+            str(tiny_data(tmp / "data.tsv")), "--backend", "executorch", "--threads", "1", "--json"]
     return tmp, env, base
 
 
 def _run(setup, out: Path, precision: str, crash: str | None = None, kill_after: float | None = None):
     tmp, env, base = setup
     env = {**env, **({"DYNAEDGE_CRASH_AT": crash} if crash else {})}
-    proc = subprocess.Popen([*base, "--precision", precision, "--out", str(out)], env=env, cwd=ROOT,
+    # --fresh: every run really lowers and verifies (else the second run reuses the first one's files).
+    proc = subprocess.Popen([*base, "--precision", precision, "--out", str(out), "--fresh"], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         stdout, stderr = proc.communicate(timeout=kill_after if kill_after else 600)
