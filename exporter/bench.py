@@ -23,7 +23,7 @@ from exporter.errors import UserError
 # Measured on this machine class (DESIGN.md, corrected): a 12-accumulator vpdpbusd loop peaks at
 # ~468 GOP/s per core, ~0.94 int8 TOPS on 2 threads (the earlier 2.3 came from a shortened loop).
 INT8_PEAK_OPS = 0.94e12
-PEER_PREFIXES = ("onnxruntime", "torch")  # rows of peers, not of our files (as exporter/report/page.py)
+PEER_PREFIXES = ("onnxruntime", "torch")  # rows of peers, not of our files (also exporter/report/page.py)
 
 
 @dataclass(frozen=True)

@@ -121,9 +121,8 @@ def _write_bundle(spec: ExportSpec, inputs, manifest: Manifest, jobs, slices, ou
         entry = _verify_and_place(backend, lowered, out, name, piece.reference, references, inputs.splits,
                                   spec.threads, job.variant.gate, spec.reuse)
         crash_point(f"verified:{name}")
-        figures_reused = entry.pop("reused")
         entry.update(width=job.subnet.width, depth=job.subnet.depth, variant=job.variant.name,
-                     runtime=job.variant.runtime, devices=list(job.devices), reused=reused and figures_reused)
+                     runtime=job.variant.runtime, devices=list(job.devices), reused=reused and entry["reused"])
         if entry.get("failures"):
             manifest.rejected.append(entry)
             failed.append(f"{name}: {'; '.join(entry['failures'])}")

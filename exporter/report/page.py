@@ -18,10 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from exporter.bench import PEER_PREFIXES
 from exporter.report.plots import Point, pareto_figure, point_id, predicted_figure, to_svg
-
-PEER_PREFIXES = ("onnxruntime", "torch")
-
 
 def is_peer(system: str) -> bool:
     return system.startswith(PEER_PREFIXES)

@@ -51,14 +51,6 @@ def to_svg(fig) -> str:
     return text[text.index("<svg"):]
 
 
-def save_png(fig, path) -> None:
-    """The figure as a PNG file (the README's headline plot), closed after."""
-    import matplotlib.pyplot as plt
-
-    fig.savefig(path, format="png", dpi=130, bbox_inches="tight")
-    plt.close(fig)
-
-
 def _figure():
     import matplotlib
 
