@@ -1,7 +1,10 @@
 """Which sentences go into a training step, and how much of their padding the step computes.
 
 "padded" (default): a seeded permutation of the training sentences, every step at the full
-seq_len. "length-grouped" (opt-in: `batching = "length-grouped"` in a recipe): each epoch's
+seq_len. "trimmed": the same batches, each step run only up to its longest sentence (`trim`); the
+fine-tune's loss is then exactly the padded one (the pooling and attention ignore padding), and
+the supernet's distillation averages over real tokens only (distill.py), the same for a trimmed
+batch as for its padded twin. "length-grouped" (opt-in: `batching = "length-grouped"` in a recipe): each epoch's
 seeded permutation is cut into chunks of GROUP_BATCHES batches, each chunk sorted by sentence
 length and cut into batches, and the batches shuffled (seeded too); a step runs only up to its
 longest sentence (`trim`). The movie sentences average 27 tokens against seq_len 64.
@@ -19,7 +22,7 @@ import math
 
 import torch
 
-BATCHING = ("length-grouped", "padded")
+BATCHING = ("length-grouped", "padded", "trimmed")
 GROUP_BATCHES = 50   # batches per sorted chunk: large enough to group lengths, small enough to stay random
 
 
@@ -28,7 +31,7 @@ def epoch_batches(lengths: torch.Tensor, batch_size: int, seed: int, epoch: int,
     n = len(lengths)
     g = torch.Generator().manual_seed(seed * 1000 + epoch)
     order = torch.randperm(n, generator=g)
-    if batching == "padded":
+    if batching in ("padded", "trimmed"):
         return list(order.split(batch_size))
     chunk = batch_size * GROUP_BATCHES
     batches = []

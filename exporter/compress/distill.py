@@ -7,7 +7,10 @@
          + hard      * cross-entropy(student, labels)
 
 Attention compares pre-softmax scores (TinyBERT) with the padded keys' scores set to 0 so the
-mask itself is never part of the error. The student's heads are compared with the teacher's
+mask itself is never part of the error. With `real_tokens` (every batching but "padded") the MSE
+terms average over real tokens only (real queries x real keys for attention), so a batch trimmed
+to its longest sentence has the same loss as the padded one; "padded" keeps TinyBERT's average
+over every position, padding included, as the recipes measured so far were trained. The student's heads are compared with the teacher's
 *first* heads: rewiring (rewire.py) orders both models' heads by the same importance, so head h of
 a width-sliced student is head h of the teacher. Hidden states of different sizes go through a
 learned projection (TinyBERT's W_h); our widths keep the hidden size, so it is only needed for a
@@ -104,18 +107,36 @@ def soft_cross_entropy(student_logits: torch.Tensor, teacher_logits: torch.Tenso
     return -(target * torch.log_softmax(student_logits / temperature, dim=-1)).sum(-1).mean()
 
 
-def attention_mse(student: torch.Tensor, teacher: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
-    """MSE of the first heads' scores, padded keys (key_mask False) set to 0 in both."""
+def attention_mse(student: torch.Tensor, teacher: torch.Tensor, key_mask: torch.Tensor,
+                  real_tokens: bool = False) -> torch.Tensor:
+    """MSE of the first heads' scores, padded keys (key_mask False) set to 0 in both; with
+    `real_tokens` the mean over real query x real key pairs only."""
     heads = student.shape[1]
     if heads > teacher.shape[1]:
         raise ValueError(f"student has {heads} heads, teacher only {teacher.shape[1]}")
+    teacher = teacher[:, :heads]
+    if real_tokens:
+        keys = key_mask[:, 0, 0, :]                                   # [B, S]
+        pairs = (keys[:, :, None] & keys[:, None, :])[:, None]        # [B, 1, S(query), S(key)]
+        return token_mse(student, teacher, pairs)
     zero = student.new_zeros(())
-    return F.mse_loss(torch.where(key_mask, student, zero), torch.where(key_mask, teacher[:, :heads], zero))
+    return F.mse_loss(torch.where(key_mask, student, zero), torch.where(key_mask, teacher, zero))
+
+
+def token_mse(student: torch.Tensor, teacher: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the entries where `real` holds, `real` broadcast over the inputs'
+    trailing dims and any of its dims of size 1 (a weighted sum: no gather in the backward pass)."""
+    while real.dim() < student.dim():
+        real = real.unsqueeze(-1)
+    w = real.to(student.dtype)
+    count = w.sum() * (student.numel() // w.numel())
+    return ((student - teacher) ** 2 * w).sum() / count.clamp(min=1)
 
 
 def distill_loss(student: Features, teacher: Features | None, labels: torch.Tensor, weights: LossWeights,
-                 projection: HiddenProjection | None = None) -> torch.Tensor:
-    """The weighted TinyBERT loss of one student forward against one teacher forward."""
+                 projection: HiddenProjection | None = None, real_tokens: bool = False) -> torch.Tensor:
+    """The weighted TinyBERT loss of one student forward against one teacher forward; `real_tokens`:
+    the MSE terms over real tokens only (module docstring)."""
     loss = student.logits.new_zeros(())
     if weights.hard:
         loss = loss + weights.hard * F.cross_entropy(student.logits, labels)
@@ -124,15 +145,20 @@ def distill_loss(student: Features, teacher: Features | None, labels: torch.Tens
     if teacher is None:
         raise ValueError("these loss weights need a teacher's features")
     lift = projection if projection is not None else (lambda x: x)
+    tokens = student.key_mask[:, 0, 0, :]  # [B, S] True for real tokens
+
+    def mse(s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return token_mse(s, t, tokens) if real_tokens else F.mse_loss(s, t)
     if weights.logits:
         loss = loss + weights.logits * soft_cross_entropy(student.logits, teacher.logits, weights.temperature)
     if weights.embedding:
-        loss = loss + weights.embedding * F.mse_loss(lift(student.embeddings), teacher.embeddings)
+        loss = loss + weights.embedding * mse(lift(student.embeddings), teacher.embeddings)
     mapping = layer_map(len(student.hidden), len(teacher.hidden)) if (weights.hidden or weights.attention) else ()
     if weights.hidden:
-        loss = loss + weights.hidden * sum(F.mse_loss(lift(student.hidden[j]), teacher.hidden[t])
+        loss = loss + weights.hidden * sum(mse(lift(student.hidden[j]), teacher.hidden[t])
                                            for j, t in enumerate(mapping))
     if weights.attention:
-        loss = loss + weights.attention * sum(attention_mse(student.attention[j], teacher.attention[t], student.key_mask)
+        loss = loss + weights.attention * sum(attention_mse(student.attention[j], teacher.attention[t], student.key_mask,
+                                                            real_tokens)
                                               for j, t in enumerate(mapping))
     return loss

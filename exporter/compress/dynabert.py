@@ -67,12 +67,12 @@ class AdaptiveSpec:
 class AdaptiveLoss:
     """`loss_fn(model, ids, mask, labels, step)` summing the distillation loss of every sub-network."""
 
-    def __init__(self, teacher: Encoder | None, spec: AdaptiveSpec, weights: LossWeights):
+    def __init__(self, teacher: Encoder | None, spec: AdaptiveSpec, weights: LossWeights, real_tokens: bool = False):
         if weights.needs_teacher and teacher is None:
             raise ValueError("these loss weights need a teacher")
         # The teacher runs under no_grad (distill.teacher_features); its parameters are left as
         # they are, since the same model may later start another phase.
-        self.teacher, self.spec, self.weights = teacher, spec, weights
+        self.teacher, self.spec, self.weights, self.real_tokens = teacher, spec, weights, real_tokens
 
     def _teacher_slice(self, sub: SubnetSpec) -> SubnetSpec:
         if self.spec.teacher_slice == "width":
@@ -91,7 +91,8 @@ class AdaptiveLoss:
                         cache[key] = teacher_features(self.teacher, ids, mask, key)
                     teacher = cache[key]
                 model.active = sub
-                loss = distill_loss(model.features(ids, mask), teacher, labels, self.weights)
+                loss = distill_loss(model.features(ids, mask), teacher, labels, self.weights,
+                                    real_tokens=self.real_tokens)
                 total = loss if total is None else total + loss
         finally:
             model.active = FULL

@@ -147,7 +147,8 @@ def _train_phase(phase: PhaseSpec, models: dict[str, Encoder], data: Batches, ru
         raise UserError(f"phase {phase.name!r}: starts from {phase.start!r} quantized as {have}, "
                         f"but asks for precision {phase.precision!r}")
     teacher = models[phase.teacher] if phase.loss.needs_teacher else None
-    loss = AdaptiveLoss(teacher, phase.adaptive, phase.loss)
+    # Trimmed batches have less padding than padded ones: only a loss over real tokens is the same.
+    loss = AdaptiveLoss(teacher, phase.adaptive, phase.loss, real_tokens=phase.train.batching != "padded")
     hook = (lambda opt: attach_lat(student, opt)) if phase.lat else None
     train(student, data, phase.train, loss, run_dir / phase.name / "work", desc=phase.name, on_optimizer=hook)
     if phase.lat:

@@ -16,7 +16,7 @@ def _lengths(n=1000, seed=0):
     return torch.from_numpy(np.clip(np.random.default_rng(seed).normal(27, 10, n), 3, 64).astype(np.int64))
 
 
-@pytest.mark.parametrize("batching", ["length-grouped", "padded"])
+@pytest.mark.parametrize("batching", ["length-grouped", "padded", "trimmed"])
 def test_every_sentence_once_per_epoch_and_reproducible(batching):
     lengths = _lengths(1003)
     batches = epoch_batches(lengths, 32, seed=7, epoch=3, batching=batching)
@@ -37,6 +37,14 @@ def test_grouped_batches_compute_less_padding():
     print(f"tokens computed per epoch: grouped {grouped}, random {random}, real {real}")
     assert grouped < 0.8 * random
     assert grouped < 1.15 * real
+
+
+def test_trimmed_steps_draw_the_padded_batches():
+    """"trimmed" changes how much of a batch is computed, never which sentences are in it."""
+    lengths = _lengths(500)
+    padded = epoch_batches(lengths, 32, seed=3, epoch=1, batching="padded")
+    trimmed = epoch_batches(lengths, 32, seed=3, epoch=1, batching="trimmed")
+    assert all(torch.equal(a, b) for a, b in zip(padded, trimmed))
 
 
 def test_trim_drops_only_unused_columns():

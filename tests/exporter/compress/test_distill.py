@@ -100,3 +100,35 @@ def test_xtc_student_copies_teacher_layers(tiny_model, tiny_inputs):
     # The first student layer is teacher layer 1 applied to the embeddings: not the teacher's layer-1 output.
     assert torch.equal(s.embeddings, t.embeddings)
     assert (s.hidden[0] - t.hidden[1]).abs().max() > 1e-3
+
+
+def test_real_token_loss_of_a_trimmed_batch_equals_the_padded_one(tiny_model, tiny_inputs):
+    """With real_tokens every MSE term averages over real tokens (real query x key pairs), so the
+    step a trimmed batch computes has the padded batch's loss; TinyBERT's all-position average
+    (padded recipes) does not, which is why trimming needs it."""
+    from exporter.compress.batching import trim
+
+    ids, mask = (torch.from_numpy(a) for a in tiny_inputs)
+    mask = mask.clone()
+    mask[:, -3:] = 0  # padding no sentence uses, so trimming drops it
+    ids = ids * mask
+    student = copy.deepcopy(tiny_model)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in student.parameters():
+            p.add_(0.02 * torch.randn_like(p))
+    weights = LossWeights(logits=1.0, hidden=1.0, embedding=1.0, attention=0.1)
+    student.eval()
+    labels = torch.zeros(len(ids), dtype=torch.long)
+
+    def loss(real_tokens, ids, mask):
+        with torch.no_grad():
+            return float(distill_loss(student.features(ids, mask), teacher_features(tiny_model, ids, mask), labels,
+                                      weights, real_tokens=real_tokens))
+    short_ids, short_mask = trim(ids, mask)
+    assert short_mask.shape[1] < mask.shape[1]
+    padded, trimmed = loss(True, ids, mask), loss(True, short_ids, short_mask)
+    print(f"real-token loss padded {padded:.6f} trimmed {trimmed:.6f}; all-position padded {loss(False, ids, mask):.6f} "
+          f"trimmed {loss(False, short_ids, short_mask):.6f}")
+    assert trimmed == pytest.approx(padded, rel=1e-5)
+    assert loss(False, short_ids, short_mask) != pytest.approx(loss(False, ids, mask), rel=1e-3)
