@@ -11,6 +11,9 @@ from typing import Protocol
 import numpy as np
 import torch
 
+MIN_LENGTH = 2  # [CLS] and [SEP]: the shortest tokenized sentence
+
+
 @dataclass(frozen=True)
 class LowerSpec:
     precision: str                 # a backends.variant.PRECISIONS key the backend supports
@@ -37,11 +40,13 @@ class Lowered:
     delegates: dict[str, int] = field(default_factory=dict)  # op counts per delegate / runtime
     fallbacks: tuple[str, ...] = ()          # anything not lowered as asked, and why
     output_scale: float | None = None        # quantized int8 outputs are dequantized by the runner
+    max_len: int | None = None               # accepts any length MIN_LENGTH..max_len; None: exactly seq_len
 
 
 class Runner(Protocol):
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """int32 [1, seq_len] ids and mask -> float32 [1, num_labels] logits."""
+        """int32 [1, seq_len] ids and mask -> float32 [1, num_labels] logits. A runner of a
+        length-adaptive file runs the sentence at its own length (`at_own_length`)."""
 
 
 class Backend(Protocol):
@@ -54,11 +59,20 @@ class Backend(Protocol):
     def load(self, path: Path, threads: int = 2) -> Runner: ...
 
 
-def calibrate(module, spec: LowerSpec, limit: int = 256, desc: str = "calibrate") -> None:
-    """Run real sentences through an observed (prepare_pt2e) module, with a progress bar."""
+def calibrate(module, spec: LowerSpec, limit: int = 256, desc: str = "calibrate", own_length: bool = False) -> None:
+    """Run real sentences through an observed (prepare_pt2e) module, with a progress bar;
+    `own_length`: each at its own length, as a length-adaptive file will run it (else padded)."""
     from tqdm import tqdm
 
     n = min(limit, len(spec.calibration_ids))
     for i in tqdm(range(n), desc=desc, unit="sent", leave=False):
-        module(torch.from_numpy(spec.calibration_ids[i:i + 1].copy()),
-               torch.from_numpy(spec.calibration_mask[i:i + 1].copy()))
+        ids, mask = spec.calibration_ids[i:i + 1], spec.calibration_mask[i:i + 1]
+        if own_length:
+            ids, mask = at_own_length(ids, mask)
+        module(torch.from_numpy(ids.copy()), torch.from_numpy(mask.copy()))
+
+
+def at_own_length(ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One sentence [1, seq_len] without its padding (tokens are left-aligned)."""
+    n = max(MIN_LENGTH, int(mask.sum()))
+    return ids[:, :n], mask[:, :n]

@@ -8,9 +8,14 @@ and dynamic int8 of the plain export (the peer most users try first); and ONNX R
 CPU setup, the transformer optimizer's fused graph (Attention, SkipLayerNormalization, ...) in fp32
 and per-channel dynamic int8. A peer's row also has its parity with the teacher, a note on how it
 was built, and for ONNX the op counts of the graph ONNX Runtime runs (`fused_ops`).
-Batch 1, static seq_len, `threads` threads. Each system is timed in its own fresh process, the
-systems interleaved round-robin over `rounds` rounds (exporter/bench_timing.py); a row's median is
-the median over rounds of each process's median of `runs` calls after warm-up.
+Batch 1, `threads` threads, two modes (a row's `lengths`):
+- "fixed": every system runs one input of seq_len real tokens (dev sentences joined), `runs` calls;
+- "real" (at the first seq_len): every dev sentence once, each at its own length where the file
+  accepts any length (our ExecuTorch files, ONNX Runtime with dynamic axes, PyTorch eager), padded
+  to seq_len where it does not (today's .tflite files, the 2-bit delegate); median, p90 and mean
+  per sentence.
+Each system is timed in its own fresh process, the systems interleaved round-robin over `rounds`
+rounds (exporter/bench_timing.py); a row's figures are medians over rounds of each process's.
 """
 
 from dataclasses import dataclass
@@ -35,6 +40,7 @@ class BenchSpec:
     warmup: int = 5
     rounds: int = 5                  # fresh processes per system, interleaved round-robin
     supernet_recipe: str = "quick"   # whose full-size ternary slice is timed (skipped, and said, if untrained)
+    real_lengths: bool = True        # also time every dev sentence at its own length (first seq_len)
 
     def __post_init__(self):
         for s in self.seq_lens:
@@ -64,6 +70,7 @@ def run_bench(spec: BenchSpec) -> dict:
     from exporter.devices.fingerprint import this_machine
     from exporter.inputs import prepare
     from exporter.paths import cache_dir
+    from exporter.versions import runtime_versions
 
     torch.set_num_threads(spec.threads)
     manifest = read_manifest(spec.bundle)
@@ -76,22 +83,62 @@ def run_bench(spec: BenchSpec) -> dict:
         inputs = prepare(manifest["model"]["path"], data_arg, seq_len)
         teacher, _ = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, recipe)
         dev = inputs.splits.dev
-        # A real sentence, padded to seq_len: every system sees the same input.
-        sample = cache_dir("bench") / f"input-s{seq_len}.npz"
-        np.savez(sample, ids=dev.ids[:1], mask=dev.mask[:1])
+        fixed, real = cache_dir("bench") / f"input-s{seq_len}.npz", cache_dir("bench") / f"input-real-s{seq_len}.npz"
+        np.savez(fixed, **full_length_input(dev.ids, dev.mask, seq_len))
+        modes = [("fixed", fixed)]
+        if spec.real_lengths and seq_len == spec.seq_lens[0]:
+            np.savez(real, ids=dev.ids, mask=dev.mask)
+            modes.append(("real", real))
         for system in build_systems(teacher, inputs, seq_len, ternary):
-            rows.append({"system": system.name, "precision": system.precision, "seq_len": seq_len,
-                         "bytes": system.bytes, "dev_accuracy": _dev_accuracy(system, dev, spec.threads, seq_len)}
-                        | _peer_fields(system))
-            timed.append(Timed(f"{system.name}@{seq_len}", system.file, sample))
+            row = ({"system": system.name, "precision": system.precision, "seq_len": seq_len, "bytes": system.bytes,
+                    "dev_accuracy": _dev_accuracy(system, dev, spec.threads, seq_len)} | _peer_fields(system))
+            for mode, sample in modes:
+                rows.append(row | {"lengths": mode} | ({"mean_tokens": round(float(dev.mask.sum(1).mean()), 2)}
+                                                       if mode == "real" else {}))
+                timed.append(Timed(f"{system.name}@{mode}{seq_len}", system.file, sample))
     times = time_systems(timed, TimingSpec(spec.threads, spec.runs, spec.warmup, spec.rounds))
+    predict, fit_origin = _host_predictor(teacher.cfg)
     for row, system in zip(rows, timed):
         t = times[system.name]
         ops = encoder_ops(teacher.cfg, row["seq_len"])
-        row |= {"median_ms": t["median_ms"], "p90_ms": t["p90_ms"], "rounds_ms": t["rounds"],
-                "peak_share": round(ops / (t["median_ms"] * 1e-3) / INT8_PEAK_OPS, 4)}
+        row |= {"median_ms": t["median_ms"], "p90_ms": t["p90_ms"], "mean_ms": t["mean_ms"], "rounds_ms": t["rounds"]}
+        if row["lengths"] == "fixed":  # at real lengths the work differs per sentence
+            row["peak_share"] = round(ops / (t["median_ms"] * 1e-3) / INT8_PEAK_OPS, 4)
+            predicted = predict(row["system"], row["seq_len"])
+            if predicted is not None:
+                row["predicted_ms"] = predicted
     return {"rows": rows, "threads": spec.threads, "runs": spec.runs, "rounds": spec.rounds,
-            "host": this_machine(spec.threads).to_dict(), "summary": _summary(rows) | notes}
+            "host": this_machine(spec.threads).to_dict(), "versions": runtime_versions(), "latency_fit": fit_origin,
+            "summary": _summary(rows) | notes}
+
+
+def full_length_input(ids: np.ndarray, mask: np.ndarray, seq_len: int) -> dict:
+    """One input of seq_len real tokens: dev sentences joined. A fixed-shape file costs the same on
+    any input; a length-adaptive one runs at seq_len only if no token is padding."""
+    tokens = np.concatenate([row[:int(m.sum())] for row, m in zip(ids, mask)])
+    if len(tokens) < seq_len:
+        raise UserError(f"the dev sentences hold {len(tokens)} tokens, fewer than --seq-len {seq_len}")
+    return {"ids": tokens[None, :seq_len].astype(ids.dtype), "mask": np.ones((1, seq_len), mask.dtype)}
+
+
+def _host_predictor(cfg):
+    """(system, seq_len) -> the latency model's host prediction in ms for our full-size files (None
+    for peers and for variants the fit lacks), and the fit's origin in words: the page plots it
+    against the measured median."""
+    from backends.registry import variants
+    from exporter.bench_systems import system_name
+    from exporter.devices.fit import load_fit
+    from exporter.devices.latency import predict_ms
+    from exporter.devices.profile import load_profile
+    from exporter.model.subnet import FULL
+
+    fit, host = load_fit(), load_profile("host")
+    by_name = {system_name(v): v for v in variants() if (v.backend, v.name) in fit.keys()}
+
+    def predict(system: str, seq_len: int) -> float | None:
+        variant = by_name.get(system)
+        return None if variant is None else round(predict_ms(fit, host, variant, cfg, FULL, seq_len), 4)
+    return predict, fit.origin()
 
 
 def _peer_fields(system) -> dict:
@@ -144,25 +191,48 @@ def _ternary_model(manifest: dict, data_arg, recipe_name: str):
 
 
 def _summary(rows: list[dict]) -> dict:
-    """Our best int8 artifact against the fastest ONNX Runtime int8 peer, the strongest one (goal
-    <= 0.8x), and each ternary artifact against the same backend's int8, per sequence length."""
+    """Per sequence length (fixed-length rows): our best int8 file against the fastest ONNX Runtime
+    int8 peer, and each ternary file against the same backend's static int8. At real lengths: the
+    same race on mean latency, and each runtime's fastest int8 file at real lengths against itself
+    at fixed seq_len (issue #24's goal: <= 0.5x)."""
     out = {}
-    for seq_len in sorted({r["seq_len"] for r in rows}):
-        for r in rows:
-            if r["seq_len"] == seq_len and r["precision"] == "ternary":
+    fixed = [r for r in rows if r.get("lengths", "fixed") == "fixed"]
+    for seq_len in sorted({r["seq_len"] for r in fixed}):
+        at = [r for r in fixed if r["seq_len"] == seq_len]
+        for r in at:
+            if r["precision"] == "ternary":
                 backend = r["system"].split("-")[0]  # the static int8 file of the same backend
-                int8 = [x for x in rows if x["seq_len"] == seq_len and x["system"] == f"{backend}-int8"]
+                int8 = [x for x in at if x["system"] == f"{backend}-int8"]
                 if int8:
-                    out[f"seq{seq_len}_{r['system']}_vs_{int8[0]['system']}_int8"] = (
-                        f"{r['median_ms']:.2f} ms / {int8[0]['median_ms']:.2f} ms = "
-                        f"{r['median_ms'] / int8[0]['median_ms']:.2f}x")
-        ours = [r for r in rows if r["seq_len"] == seq_len and r["precision"] == "int8"
-                and not r["system"].startswith(PEER_PREFIXES)]
-        peers = [r for r in rows if r["seq_len"] == seq_len and r["precision"] == "int8"
-                 and r["system"].startswith("onnxruntime")]
-        if ours and peers:
-            best, peer = (min(x, key=lambda r: r["median_ms"]) for x in (ours, peers))
-            out[f"seq{seq_len}_best_int8_vs_onnxruntime_int8"] = (
-                f"{best['system']} {best['median_ms']:.2f} ms / {peer['system']} {peer['median_ms']:.2f} ms = "
-                f"{best['median_ms'] / peer['median_ms']:.2f}x")
+                    out[f"seq{seq_len}_{r['system']}_vs_{int8[0]['system']}_int8"] = _ratio(r, int8[0], "median_ms", False)
+        race = _int8_race(at, "median_ms")
+        if race:
+            out[f"seq{seq_len}_best_int8_vs_onnxruntime_int8"] = race
+    real = [r for r in rows if r.get("lengths") == "real"]
+    race = _int8_race(real, "mean_ms")
+    if race:
+        out[f"real_lengths_s{real[0]['seq_len']}_best_int8_vs_onnxruntime_int8_mean"] = race
+    for runtime in ("executorch", "tflite"):
+        mine = [r for r in real if r["system"].startswith(runtime + "-") and r["precision"] == "int8"]
+        if mine:
+            best = min(mine, key=lambda r: r["mean_ms"])
+            at_fixed = [r for r in fixed if r["system"] == best["system"] and r["seq_len"] == best["seq_len"]]
+            if at_fixed:
+                out[f"real_lengths_{best['system']}_mean_vs_fixed_s{best['seq_len']}"] = (
+                    f"{best['mean_ms']:.2f} ms / {at_fixed[0]['median_ms']:.2f} ms = "
+                    f"{best['mean_ms'] / at_fixed[0]['median_ms']:.2f}x")
     return out
+
+
+def _int8_race(rows: list[dict], key: str) -> str | None:
+    ours = [r for r in rows if r["precision"] == "int8" and not r["system"].startswith(PEER_PREFIXES)]
+    peers = [r for r in rows if r["precision"] == "int8" and r["system"].startswith("onnxruntime")]
+    if not (ours and peers):
+        return None
+    best, peer = (min(x, key=lambda r: r[key]) for x in (ours, peers))
+    return _ratio(best, peer, key, True)
+
+
+def _ratio(a: dict, b: dict, key: str, names: bool) -> str:
+    left, right = (f"{r['system']} {r[key]:.2f} ms" if names else f"{r[key]:.2f} ms" for r in (a, b))
+    return f"{left} / {right} = {a[key] / b[key]:.2f}x"

@@ -11,7 +11,7 @@ Peers (GitHub issue #21; exporter/peers/ builds them the way their users do):
 Each peer carries its parity with the teacher on dev sentences, and the ONNX ones the op counts of
 the graph ONNX Runtime runs.
 
-Artifacts are built per sequence length (they are static-shape) and cached by the teacher's
+Artifacts are built per sequence length (each accepts at most that many tokens) and cached by the teacher's
 weights and the backends' source, so a second bench run only times.
 """
 
@@ -95,20 +95,20 @@ def build_systems(teacher, inputs, seq_len: int, ternary=None) -> list[System]:
 def peer_systems(teacher, inputs, calib: LowerSpec, work: Path) -> list[System]:
     """The peers after torch-eager (module docstring), each with its parity against the teacher on
     the first dev sentences; fp32 ones must match it (exporter.peers.parity)."""
-    from exporter.peers import code_key, onnx_bert, torch_dynamic
+    from exporter.peers import code_key, onnx_bert, onnx_plain, torch_dynamic
     from exporter.peers.parity import SENTENCES, check_same_function, peer_parity, teacher_logits
 
     threads = torch.get_num_threads()
-    fp32_path, int8_path = work / "fp32.onnx", work / "int8-dynamic.onnx"
-    if not (fp32_path.exists() and int8_path.exists()):
-        _onnx_dynamic_int8(teacher, calib, fp32_path, int8_path)
     tag = code_key()
+    fp32_path, int8_path = work / f"fp32-{tag}.onnx", work / f"int8-dynamic-{tag}.onnx"
+    if not (fp32_path.exists() and int8_path.exists()):
+        onnx_plain.build_plain(teacher, calib.example_inputs(), fp32_path, int8_path)
     fused = onnx_bert.build_fused(teacher, calib.example_inputs(), work, tag)
     torch_path = work / f"torch-eager-dynamic-{tag}.pt"
     if not torch_path.exists():
         torch_dynamic.save_torch_dynamic(teacher, torch_path)
     fusion = onnx_bert.fusion_note(fused.fp32, len(teacher.layers))
-    plain = "the teacher's own graph, exported as is (opset 17, static shape)"
+    plain = onnx_plain.NOTE
     peers = [("onnxruntime-fp32", "fp32", fp32_path, plain),
              ("onnxruntime-dynamic", "int8", int8_path, plain + "; quantize_dynamic(QInt8)"),
              ("onnxruntime-fused-fp32", "fp32", fused.fp32, fusion),
@@ -138,16 +138,3 @@ def _system(model, variant: Variant, calib: LowerSpec, work: Path) -> System:
                          variant.options)
         write_bytes(path, get_backend(variant.backend).lower(model, spec).data)
     return System(system_name(variant), variant.precision, path, path.stat().st_size)
-
-
-def _onnx_dynamic_int8(teacher, calib: LowerSpec, fp32_path: Path, int8_path: Path) -> None:
-    """The teacher's plain export (also the onnxruntime-fp32 peer) and its dynamic int8."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    exported = fp32_path.with_suffix(".tmp.onnx")
-    torch.onnx.export(teacher.eval(), calib.example_inputs(), str(exported), input_names=["ids", "mask"],
-                      output_names=["logits"], opset_version=17, dynamo=False)
-    exported.replace(fp32_path)
-    tmp = int8_path.with_suffix(".tmp.onnx")
-    quantize_dynamic(str(fp32_path), str(tmp), weight_type=QuantType.QInt8)
-    tmp.replace(int8_path)

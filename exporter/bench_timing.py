@@ -2,9 +2,11 @@
 process, the systems interleaved round-robin over several rounds (drift hits all of them alike),
 and each system's figure the median over rounds of that process's median.
 
-A system is one file (.pte, .tflite, .onnx, or a pickled torch module .pt) plus one input (.npz
+A system is one file (.pte, .tflite, .onnx, or a pickled torch module .pt) plus its inputs (.npz
 with ids and mask). `python -m exporter.bench_timing FILE INPUT` is the child: it loads the file
-with the runtime its suffix names, warms up, times, and prints one JSON line.
+with the runtime its suffix names, warms up, times, and prints one JSON line. One input row: the
+same call `runs` times (fixed length). Several rows (real lengths): each sentence once, in order;
+a runner that accepts any length runs each at its own, the others pad it (their runners say which).
 """
 
 import argparse
@@ -40,8 +42,8 @@ class TimingSpec:
 
 
 def time_systems(systems: list[Timed], spec: TimingSpec) -> dict[str, dict]:
-    """name -> {median_ms (median over rounds), p90_ms (median over rounds of each process's p90),
-    rounds: [per-round medians], cpu_ms}."""
+    """name -> {median_ms (median over rounds), p90_ms and mean_ms (medians over rounds of each
+    process's p90 and mean), rounds: [per-round medians], cpu_ms}."""
     per_round = {s.name: [] for s in systems}
     bar = tqdm(total=spec.rounds * len(systems), desc="time (fresh process per system and round)", leave=False)
     for _ in range(spec.rounds):
@@ -53,6 +55,7 @@ def time_systems(systems: list[Timed], spec: TimingSpec) -> dict[str, dict]:
     for name, rows in per_round.items():
         out[name] = {"median_ms": round(statistics.median(r["median_ms"] for r in rows), 3),
                      "p90_ms": round(statistics.median(r["p90_ms"] for r in rows), 3),
+                     "mean_ms": round(statistics.median(r["mean_ms"] for r in rows), 3),
                      "cpu_ms": round(statistics.median(r["cpu_ms"] for r in rows), 3),
                      "rounds": [round(r["median_ms"], 3) for r in rows]}
     return out
@@ -89,17 +92,24 @@ def load_runner(path: Path, threads: int):
 
 
 class TorchRunner:
+    """PyTorch eager, each sentence unpadded (as its users run it; the logits are the padded ones)."""
+
     def __init__(self, model):
         self.model = model.eval()
 
     def __call__(self, ids, mask):
         import torch
 
+        from backends.base import at_own_length
+
         with torch.no_grad():
-            return self.model(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+            return self.model(*(torch.from_numpy(a) for a in at_own_length(ids, mask))).numpy()
 
 
 class OnnxRunner:
+    """ONNX Runtime; a graph exported with a dynamic sequence axis gets each sentence at its own
+    length (ONNX Runtime users export with dynamic axes), a static one padded."""
+
     def __init__(self, path: Path, threads: int):
         import onnxruntime as ort
 
@@ -107,10 +117,15 @@ class OnnxRunner:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.dynamic_length = not isinstance(self.session.get_inputs()[0].shape[1], int)
 
     def __call__(self, ids, mask):
         import numpy as np
 
+        from backends.base import at_own_length
+
+        if self.dynamic_length:
+            ids, mask = at_own_length(ids, mask)
         return self.session.run(["logits"], {"ids": ids.astype(np.int32), "mask": mask.astype(np.int32)})[0]
 
 
@@ -154,18 +169,20 @@ def _main() -> None:
     runner = load_runner(args.file, args.threads)
     data = np.load(args.inputs)
     ids, mask = data["ids"], data["mask"]
-    for _ in range(args.warmup):
-        runner(ids, mask)
+    calls = [(ids, mask)] * args.runs if len(ids) == 1 else [(ids[i:i + 1], mask[i:i + 1]) for i in range(len(ids))]
+    for i in range(args.warmup):
+        runner(*calls[i % len(calls)])
     times, cpu0 = [], time.process_time()
-    for _ in range(args.runs):
+    for call in calls:
         t0 = time.perf_counter()
-        runner(ids, mask)
+        runner(*call)
         times.append((time.perf_counter() - t0) * 1e3)
     # CPU time per call (all threads): at one thread a load-independent proxy on a shared machine
-    cpu_ms = (time.process_time() - cpu0) * 1e3 / args.runs
+    cpu_ms = (time.process_time() - cpu0) * 1e3 / len(calls)
+    mean_ms = statistics.fmean(times)
     times.sort()
     print(json.dumps({"median_ms": statistics.median(times), "p90_ms": times[min(len(times) - 1, int(0.9 * len(times)))],
-                      "cpu_ms": cpu_ms}))
+                      "mean_ms": mean_ms, "cpu_ms": cpu_ms}))
 
 
 if __name__ == "__main__":

@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--bundle", help="--html: show this bundle's choices per device and its artifacts' parity")
     r.add_argument("--bench", metavar="FILE.json", help="--html: plot this saved `dynaedge bench --out` run "
                                                         "(nothing is re-timed)")
+    r.add_argument("--png", metavar="OUT.png", help="with --bench: also write the headline plot (accuracy vs "
+                                                    "latency per length, ours and the peers) as a PNG for a README")
     e = command("export", "lower, verify and bundle on-device models", epilog=_variant_table())
     e.add_argument("--target", default="android")
     e.add_argument("--backend", help="comma list: executorch,tflite")
@@ -154,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--rounds", type=int, default=5,
                    help="fresh processes per system, interleaved round-robin; the row is their median")
     b.add_argument("--out", metavar="FILE.json", help="also save the result as JSON (for `report --html --bench`)")
+    b.add_argument("--fixed-only", action="store_true", help="skip the real-length rows (every dev sentence at its "
+                                                             "own length, at the first --seq-len)")
     b.add_argument("--recipe", default="quick", help="supernet whose full-size ternary slice is timed too "
                                                      "(skipped, and said so, when it is not trained)")
     a = sub.add_parser("android", help="build the offline demo APK with a bundle inside, or install it")

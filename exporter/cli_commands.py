@@ -48,8 +48,10 @@ def supernet_table(model, data, recipe: str, student_layers=None) -> dict:
 def report(args) -> dict:
     if not args.html:
         return supernet_table(args.model, args.data, args.recipe, args.student_layers)
-    from exporter.report.page import build_page, write_page
+    from exporter.report.page import build_page, write_headline_png, write_page
 
+    if args.png and not args.bench:
+        raise UserError("--png plots a bench run: add --bench FILE.json (written by `dynaedge bench --out FILE.json`)")
     bench = _read_bench(Path(args.bench)) if args.bench else None  # bad input fails before any work
     try:
         grid, note = supernet_table(args.model, args.data, args.recipe, args.student_layers), f"recipe {args.recipe}"
@@ -61,7 +63,8 @@ def report(args) -> dict:
 
         manifest = read_manifest(Path(args.bundle))
     out = write_page(build_page(bench, manifest, grid, note), Path(args.html))
-    return {"html": str(out), "bench": args.bench, "bundle": args.bundle, "grid": grid is not None}
+    png = str(write_headline_png(bench, Path(args.png))) if args.png else None
+    return {"html": str(out), "png": png, "bench": args.bench, "bundle": args.bundle, "grid": grid is not None}
 
 
 def _read_bench(path: Path) -> dict:
@@ -137,7 +140,7 @@ def bench(args) -> dict:
 
     result = run_bench(BenchSpec(bundle=Path(args.bundle), seq_lens=tuple(int(s) for s in args.seq_len.split(",")),
                                  threads=args.threads, runs=args.runs, rounds=args.rounds,
-                                 supernet_recipe=args.recipe))
+                                 supernet_recipe=args.recipe, real_lengths=not args.fixed_only))
     if args.out:  # what `report --html --bench` plots, without re-timing
         from exporter.atomic import write_json
 

@@ -11,8 +11,14 @@ weights, code, tools and calibration, and its parity figures from the same file,
 sentences, are taken from the artifact cache (exporter/artifact_cache.py; the gate is applied
 again; `--fresh` skips the cache); the manifest marks such artifacts `"reused": true`. The whole bundle is built in a staging
 directory beside --out and swapped in only when every artifact has passed (exporter.atomic), so
-a kill at any moment leaves the previous complete bundle or the new one. A run with a failed
-artifact leaves the previous bundle as it was and puts its own files and figures in OUT.rejected.
+a kill at any moment leaves the previous complete bundle or the new one.
+
+With --budget, a file that fails its gate stops being a candidate: its (slice, variant) is marked
+failed in the table, the devices choose again (the next most accurate candidate within budget),
+and the bundle is written anew (files that passed come from the artifact cache); the manifest
+lists the failed file under "rejected" and each replaced choice says so in its reason. Without
+--budget (files asked for by name) or when nothing is left to choose, a failed artifact leaves
+the previous bundle as it was and puts this run's files and figures in OUT.rejected.
 """
 
 import logging
@@ -23,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backends.base import LowerSpec
+from backends.base import MIN_LENGTH, LowerSpec
 from backends.registry import get_backend
 from exporter.atomic import copy_file, crash_point, staging_dir, swap_dir, write_bytes
 from exporter.bundle import Manifest, file_entry, write_manifest
@@ -53,6 +59,7 @@ def export(spec: ExportSpec) -> ExportResult:
 
     torch.set_num_threads(spec.threads)
     recipe = load_recipe(spec.recipe)
+    rejected_before: list[dict] = []
     if spec.budget is None:
         inputs = prepare(spec.model, spec.data, recipe.seq_len)
         teacher, meta = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, recipe)
@@ -66,6 +73,23 @@ def export(spec: ExportSpec) -> ExportResult:
             slices, rows = TeacherSlices(teacher, ternary), rows + extra
     else:
         inputs, teacher, meta, rows, choices, infeasible, jobs, slices, supernet = _budget_plan(spec)
+    while True:
+        manifest = _manifest(inputs, teacher, meta, recipe, rows, choices, infeasible, supernet)
+        result, failed_entries = _attempt(spec, inputs, manifest, jobs, slices, rejected_before)
+        if not failed_entries or spec.budget is None:
+            return result
+        rejected_before += failed_entries
+        rows = mark_failed(rows, failed_entries)
+        try:
+            choices, infeasible, jobs = _choose(spec, rows, inputs, teacher)
+        except UserError as err:
+            log.warning("no candidate left after the failed files: %s", err)
+            return result
+        log.warning("choosing again without %s", ", ".join(e["path"] for e in failed_entries))
+        _say_what_was_replaced(choices, rejected_before)
+
+
+def _manifest(inputs, teacher, meta, recipe, rows, choices, infeasible, supernet) -> Manifest:
     manifest = Manifest(
         model={**inputs.source.describe(), "config": teacher.cfg.to_dict()},
         data=inputs.describe_data(), recipe={"name": recipe.name, "sha256": recipe.sha256, **recipe.to_dict()},
@@ -73,19 +97,49 @@ def export(spec: ExportSpec) -> ExportResult:
         tools=tool_versions())
     if supernet is not None:
         manifest.recipe["supernet"] = supernet
+    return manifest
+
+
+def _attempt(spec: ExportSpec, inputs, manifest: Manifest, jobs, slices, rejected_before: list[dict]):
+    """Write the bundle into a fresh staging directory: (ExportResult, the entries that failed).
+    All passed: swapped in. Some failed: the staging directory becomes OUT.rejected."""
     target = Path(spec.out)
     out = staging_dir(target)
+    manifest.rejected += rejected_before  # files of earlier attempts that failed: listed, not written
     try:
         failed = _write_bundle(spec, inputs, manifest, jobs, slices, out)
         if failed:
             rejected = rejected_dir(target)
             shutil.rmtree(rejected, ignore_errors=True)
             os.rename(out, rejected)
-            return ExportResult(rejected, manifest.to_dict(), tuple(failed))
+            return ExportResult(rejected, manifest.to_dict(), tuple(failed)), manifest.rejected[len(rejected_before):]
         swap_dir(out, target)
     finally:
         shutil.rmtree(out, ignore_errors=True)  # a run that stops early leaves the previous bundle as it was
-    return ExportResult(target, manifest.to_dict(), ())
+    return ExportResult(target, manifest.to_dict(), ()), []
+
+
+def _say_what_was_replaced(choices: list[dict], rejected: list[dict]) -> None:
+    """A choice made again because its first pick failed its gate says so in its reason."""
+    from backends.registry import get_variant
+
+    for entry in rejected:
+        family = get_variant(f"{entry['backend']}/{entry['variant']}").family
+        for choice in choices:
+            if choice["device"] in entry["devices"] and choice["family"] == family:
+                choice["reason"] += f"; replaces {entry['path']}, which failed its gate ({'; '.join(entry['failures'])})"
+
+
+def mark_failed(rows: list[dict], failed_entries: list[dict]) -> list[dict]:
+    """The table rows with each failed file's variant listed under its slice's "failed_variants"
+    (variant key -> the gate's verdict), which the selector skips (exporter.devices.selector)."""
+    out = [dict(r) for r in rows]
+    for entry in failed_entries:
+        key = f"{entry['backend']}/{entry['variant']}"
+        for row in out:
+            if (row["width"], row["depth"], row["precision"]) == (entry["width"], entry["depth"], entry["precision"]):
+                row["failed_variants"] = {**row.get("failed_variants", {}), key: "; ".join(entry["failures"])}
+    return out
 
 
 def rejected_dir(target: Path) -> Path:
@@ -166,7 +220,6 @@ def _ternary_source(spec: ExportSpec, inputs):
 def _budget_plan(spec: ExportSpec):
     """Train or reuse the supernet, choose per device, and list the artifacts the choices need."""
     from exporter.compress.supernet_recipe import load_supernet_recipe
-    from exporter.devices.commands import needed_artifacts, plan_for_target
 
     supernet_recipe = load_supernet_recipe(spec.supernet_recipe)
     inputs = prepare(spec.model, spec.data, supernet_recipe.seq_len)
@@ -174,13 +227,20 @@ def _budget_plan(spec: ExportSpec):
     teacher, meta = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits,
                                      load_recipe(supernet_recipe.teacher))
     rows = supernet_rows(table)
+    choices, infeasible, jobs = _choose(spec, rows, inputs, teacher)
+    return inputs, teacher, meta, rows, choices, infeasible, jobs, slices, described
+
+
+def _choose(spec: ExportSpec, rows: list[dict], inputs, teacher):
+    """Per device and runtime the most accurate candidate within budget: (choices, infeasible, jobs)."""
+    from exporter.devices.commands import needed_artifacts, plan_for_target
+
     choices, infeasible = plan_for_target(spec.target, spec.budget, rows, device=spec.device,
                                           seq_len=inputs.seq_len, cfg=teacher.cfg,
                                           variants=spec.candidate_variants())
     for item in infeasible:
         log.warning("left out: %s", item["reason"])
-    return inputs, teacher, meta, rows, choices, infeasible, jobs_from_choices(needed_artifacts(choices)), \
-        slices, described
+    return choices, infeasible, jobs_from_choices(needed_artifacts(choices))
 
 
 def _lower(backend, model, job, spec: ExportSpec, inputs, name: str):
@@ -210,7 +270,9 @@ def _verify_and_place(backend, lowered, out: Path, name: str, reference_model, r
 
     entry = {"path": name, "backend": lowered.backend, "precision": lowered.precision, "gate": gate,
              "quantization": lowered.quantization, "delegates": lowered.delegates,
-             "fallbacks": list(lowered.fallbacks)}
+             "fallbacks": list(lowered.fallbacks),
+             # what the app may feed: any length up to max_len (the sentence unpadded), or exactly seq_len
+             "input_lengths": "fixed" if lowered.max_len is None else f"{MIN_LENGTH}..{lowered.max_len}"}
     key = verification_key(lowered.data, reference_model, splits)
     parity = load_verified(key) if reuse else None
     failures = None if parity is None else THRESHOLDS[gate].failures(Parity.from_dict(parity))

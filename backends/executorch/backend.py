@@ -8,7 +8,9 @@ written in XNNPACK's ops (layer_norm.py), and edge passes (passes.py) trim the a
 (no-op expands, double transposes, the score scaling moved onto the queries): only the embedding
 gathers, the int -> float casts, the mask unsqueezes, the token-type row and the pooling sums stay
 on portable kernels (the fallbacks line lists them). int8_mode=dynamic was the faster mode on the
-hosts measured (scripts/bench_int8_variants.py). ternary: a frozen QAT model
+hosts measured (scripts/bench_int8_variants.py). Every file but the 2-bit delegate's accepts any
+sentence length up to seq_len (lengths.py): a phone runs a 20-token sentence at 20, not padded to
+64. ternary: a frozen QAT model
 (exporter.compress.freeze) whose ternary Linears go to our 2-bit DynaedgeTernaryBackend
 (backends/executorch/ternary), everything else to XNNPACK.
 """
@@ -21,6 +23,7 @@ import torch
 from backends.base import LowerSpec, Lowered, calibrate
 from backends.executorch.delegates import count_delegated_ops, undelegated_op_names
 from backends.executorch.layer_norm import LinearMeanLayerNorm, with_linear_mean_layer_norms
+from backends.executorch.lengths import constant_methods, length_dims
 from backends.executorch.passes import PASSES
 from backends.int8_embedding import with_int8_word_table
 from backends.int8_scope import apply_scope, module_list
@@ -42,7 +45,7 @@ class ExecuTorchBackend:
         if spec.precision not in self.precisions:
             raise unknown_choice("executorch precision", spec.precision, self.precisions)
         model = model.eval()
-        example = spec.example_inputs()
+        example, lengths = spec.example_inputs(), length_dims(spec.seq_len)
         quantization = "none (fp32)"
         storage = spec.option("ternary_storage", "delegate")
         if spec.precision == "ternary" and storage not in ("delegate", "int4"):
@@ -50,7 +53,9 @@ class ExecuTorchBackend:
         if spec.precision == "ternary" and storage == "int4":  # stock runtime: XNNPACK 4-bit, no custom delegate
             from backends.executorch.ternary_int4 import SCHEME, lower_ternary_int4
 
-            edge, quantization = lower_ternary_int4(with_linear_mean_layer_norms(model), example, PASSES), SCHEME
+            edge = lower_ternary_int4(with_linear_mean_layer_norms(model), example, PASSES, lengths,
+                                      constant_methods(spec.seq_len))
+            quantization = SCHEME
         elif spec.precision == "ternary":
             from backends.executorch.ternary.lowering import lower_ternary
 
@@ -61,16 +66,22 @@ class ExecuTorchBackend:
             model = with_linear_mean_layer_norms(model)
             if spec.precision == "int8":
                 model, quantization = _quantize_int8(with_int8_word_table(model), spec)
-            program = torch.export.export(model, example, strict=False)
+            program = torch.export.export(model, example, dynamic_shapes=lengths, strict=False)
             edge = to_edge_transform_and_lower(program, transform_passes=list(PASSES),
-                                               partitioner=[XnnpackPartitioner()])
+                                               partitioner=[XnnpackPartitioner()],
+                                               constant_methods=constant_methods(spec.seq_len))
         # Count before to_executorch(): memory planning adds alloc nodes to the same graph.
         delegates = count_delegated_ops(edge)
         names = ", ".join(f"{k} x{v}" for k, v in undelegated_op_names(edge).items())
         fallbacks = (f"{delegates['undelegated']} ops outside XNNPACK run on portable kernels: {names}",) \
             if delegates.get("undelegated", 0) else ()
+        fixed_length = spec.precision == "ternary" and storage == "delegate"
+        if fixed_length:
+            fallbacks += (f"fixed length {spec.seq_len}: the 2-bit delegate takes static shapes, so sentences are "
+                          f"padded to it",)
         data = edge.to_executorch().buffer
-        return Lowered(bytes(data), self.name, spec.precision, quantization, delegates, fallbacks)
+        return Lowered(bytes(data), self.name, spec.precision, quantization, delegates, fallbacks,
+                       max_len=None if fixed_length else spec.seq_len)
 
     def load(self, path: Path, threads: int = 2):
         from backends.executorch.runner import ExecuTorchRunner
@@ -100,7 +111,8 @@ def _quantize_int8(model: torch.nn.Module, spec: LowerSpec):
     if mode not in INT8_MODES:
         raise unknown_choice("int8_mode", mode, INT8_MODES)
     dynamic = mode == "dynamic"
-    graph = torch.export.export(model, spec.example_inputs(), strict=False).module()
+    graph = torch.export.export(model, spec.example_inputs(), dynamic_shapes=length_dims(spec.seq_len),
+                                strict=False).module()
     scope = spec.option("int8_scope", "linear")
     dynamic_modules = module_list(spec.option("int8_dynamic_modules", "ffn_out"))
     quantizer = apply_scope(_encoder_quantizer(),
@@ -108,7 +120,7 @@ def _quantize_int8(model: torch.nn.Module, spec: LowerSpec):
                             model=model, dynamic_modules=dynamic_modules, float_types=(LinearMeanLayerNorm,),
                             dynamic_config=get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True))
     prepared = prepare_pt2e(graph, quantizer)
-    calibrate(prepared, spec, limit=16 if dynamic else 256, desc="calibrate int8 (executorch)")
+    calibrate(prepared, spec, limit=16 if dynamic else 256, desc="calibrate int8 (executorch)", own_length=True)
     scheme = ("dynamic int8 activations" if dynamic else
               f"static int8 activations (dynamic on {', '.join(dynamic_modules) or 'none'})") + \
         f", per-channel int8 weights (XNNPACKQuantizer, scope {scope}); embeddings int8 per row"

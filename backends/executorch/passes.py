@@ -11,6 +11,10 @@ Each one removes work from the attention block without changing what it computes
 - scale_before_bmm: `(q @ k^T) * c` multiplies the [heads, S, S] scores; `(q * c) @ k^T` multiplies
   the [heads, S, head_dim] queries instead (4x fewer elements in MiniLM at seq 128). Exact in real
   arithmetic; in fp32 a rounding-level change (< 1e-6 relative).
+- infer_symbolic_dim: in a length-adaptive file (lengths.py) a reshape's target names the length as
+  a symbol, and XNNPACK takes no reshape with a symbolic size (each one a portable copy and a break
+  in the delegate); it does take one inferred (-1) size, so a target with exactly one symbolic
+  size gets -1 there. Targets with two (the [heads, S, S] scores) stay as they are.
 """
 
 import torch
@@ -85,4 +89,16 @@ def scale_before_bmm(graph_module: torch.fx.GraphModule) -> PassResult:
     return _done(graph_module, modified)
 
 
-PASSES = (remove_noop_expand, merge_permutes, scale_before_bmm)
+def infer_symbolic_dim(graph_module: torch.fx.GraphModule) -> PassResult:
+    modified = False
+    for node in _calls(graph_module, _edge("view_copy")):
+        shape = list(node.args[1])
+        symbolic = [i for i, d in enumerate(shape) if not isinstance(d, int)]
+        if len(symbolic) == 1 and -1 not in shape:
+            shape[symbolic[0]] = -1
+            node.args = (node.args[0], shape)
+            modified = True
+    return _done(graph_module, modified)
+
+
+PASSES = (remove_noop_expand, merge_permutes, scale_before_bmm, infer_symbolic_dim)

@@ -111,17 +111,19 @@ def with_int4_linears(model: nn.Module) -> tuple[nn.Module, list[str]]:
     return model, names
 
 
-def lower_ternary_int4(model: nn.Module, example_inputs: tuple[Any, ...], transform_passes: Sequence = ()):
+def lower_ternary_int4(model: nn.Module, example_inputs: tuple[Any, ...], transform_passes: Sequence = (),
+                       dynamic_shapes: Any = None, constant_methods: dict | None = None):
     """torch.export + XNNPACK of `with_int4_linears(model)`; returns the EdgeProgramManager.
-    `transform_passes`: edge passes to run before partitioning (as to_edge_transform_and_lower takes them).
+    `transform_passes`: edge passes to run before partitioning (as to_edge_transform_and_lower takes them);
+    `dynamic_shapes` and `constant_methods` as torch.export and to_edge_transform_and_lower take them.
     Raises if XNNPACK did not take every ternary Linear as a 4-bit x dynamic int8 FullyConnected."""
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
     int4, names = with_int4_linears(model)
-    program = torch.export.export(int4, example_inputs, strict=False)
+    program = torch.export.export(int4, example_inputs, dynamic_shapes=dynamic_shapes, strict=False)
     edge = to_edge_transform_and_lower(program, transform_passes=list(transform_passes) or None,
-                                       partitioner=[XnnpackPartitioner()])
+                                       partitioner=[XnnpackPartitioner()], constant_methods=constant_methods)
     found = int4_linear_count(edge)
     if found != len(names):
         raise RuntimeError(f"XNNPACK took {found} of {len(names)} ternary Linears as 4-bit weights with dynamic "

@@ -128,16 +128,19 @@ def candidates(rows: list[dict], profile: DeviceProfile, fit: LatencyFit, cfg: E
     """One candidate per table row x variant of the row's precision that has a latency fit.
 
     The row's dev accuracy stands for every variant of its precision (each passes its export
-    gate, or its artifact is not written); the size is the file's, estimated from the shape and
-    the variant's bytes per weight and per word-table entry (a row's "bytes" are its weights
-    at the precision, not any one file).
+    gate, or its artifact is not written); a variant whose file of this slice failed its gate is
+    listed in the row's "failed_variants" (export marks it) and is no candidate. The size is the
+    file's, estimated from the shape and the variant's bytes per weight and per word-table entry
+    (a row's "bytes" are its weights at the precision, not any one file).
     """
     fitted = set(fit.keys())
     out = []
     for row in rows:
         subnet = SubnetSpec(float(row["width"]), float(row["depth"]))
+        failed = row.get("failed_variants", {})
         for variant in variants:
-            if variant.precision != row["precision"] or (variant.backend, variant.name) not in fitted:
+            if (variant.precision != row["precision"] or (variant.backend, variant.name) not in fitted
+                    or variant.key in failed):
                 continue
             size = estimated_bytes(cfg, subnet, variant)
             out.append(Candidate(subnet.width, subnet.depth, variant, float(row["dev_accuracy"]),

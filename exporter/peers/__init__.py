@@ -4,6 +4,7 @@ the same teacher weights (GitHub issue #21).
 Layout:
 - bert_form.py      the teacher in Hugging Face BERT's op order, plain nn modules, same weights:
                     the form ONNX Runtime's transformer fuser and torch's quantize_dynamic expect
+- onnx_plain.py     ONNX Runtime as most users try it first: torch.onnx.export + quantize_dynamic
 - onnx_bert.py      ONNX Runtime: export, optimize_model(model_type="bert") fusion, dynamic int8,
                     and the fused op counts of a graph
 - torch_dynamic.py  PyTorch eager dynamic int8 (torch.ao.quantization.quantize_dynamic on nn.Linear)

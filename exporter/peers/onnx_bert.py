@@ -45,10 +45,11 @@ def export_bert_form(teacher, example: tuple, path: Path) -> None:
 
     from exporter.peers.bert_form import BertForm
 
-    axes = {"ids": {0: "batch", 1: "sequence"}, "mask": {0: "batch", 1: "sequence"}, "logits": {0: "batch"}}
+    from exporter.peers.onnx_plain import DYNAMIC_AXES
+
     tmp = path.with_suffix(".tmp.onnx")
     torch.onnx.export(BertForm.from_encoder(teacher), example, str(tmp), input_names=["ids", "mask"],
-                      output_names=["logits"], dynamic_axes=axes, opset_version=17, dynamo=False)
+                      output_names=["logits"], dynamic_axes=DYNAMIC_AXES, opset_version=17, dynamo=False)
     tmp.replace(path)
 
 

@@ -22,8 +22,14 @@ class Point:
     y: float          # dev accuracy, 0..1
 
 
-def point_id(system: str, seq_len: int) -> str:
-    return "point-" + re.sub(r"[^A-Za-z0-9_-]", "_", f"{system}-s{seq_len}")
+def point_id(system: str, panel: str) -> str:
+    """`panel`: "s64" (fixed length 64) or "real-s64" (each sentence at its own length, up to 64)."""
+    return "point-" + re.sub(r"[^A-Za-z0-9_-]", "_", f"{system}-{panel}")
+
+
+def panel_of(row: dict) -> str:
+    """The panel a bench row belongs to: "s64" (fixed length), "real-s64" (its own lengths, <= 64)."""
+    return ("real-" if row.get("lengths") == "real" else "") + f"s{row['seq_len']}"
 
 
 def pareto_front(points: list[Point]) -> list[Point]:
@@ -51,24 +57,49 @@ def to_svg(fig) -> str:
     return text[text.index("<svg"):]
 
 
-def _figure():
+def _figure(columns: int = 0):
+    """One axes (columns 0), or a row of `columns` axes (a list)."""
     import matplotlib
 
     matplotlib.use("Agg")
     matplotlib.rcParams["svg.hashsalt"] = "dynaedge"  # stable ids: the same data gives the same page
     import matplotlib.pyplot as plt
 
-    return plt.subplots(figsize=(7.5, 4.8))
+    if not columns:
+        return plt.subplots(figsize=(7.5, 4.8))
+    fig, axes = plt.subplots(1, columns, figsize=(7.5 * columns, 4.8), squeeze=False)
+    return fig, list(axes[0])
 
 
-def pareto_figure(points: list[Point], plot: str, seq_len: int, xlabel: str, title: str, log_x: bool = False):
+def pareto_figure(points: list[Point], plot: str, panel: str, xlabel: str, title: str, log_x: bool = False):
     """`plot` names the figure in its points' ids (ids must be unique in the page)."""
     fig, ax = _figure()
+    _pareto_axes(ax, points, plot, panel, xlabel, title, log_x)
+    return fig
+
+
+def headline_figure(panels: list[tuple[str, str, str, list[Point]]]):
+    """Accuracy against latency, panels (id, x label, title, points) side by side: the README's plot."""
+    fig, axes = _figure(len(panels))
+    for ax, (panel, xlabel, title, points) in zip(axes, panels):
+        _pareto_axes(ax, points, "headline", panel, xlabel, title, log_x=True)
+    fig.tight_layout()
+    return fig
+
+
+def save_png(fig, path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+
+
+def _pareto_axes(ax, points: list[Point], plot: str, panel: str, xlabel: str, title: str, log_x: bool) -> None:
     for p in points:
         runtime = _runtime(p.system)
         artist = ax.scatter([p.x], [100 * p.y], s=46, c=COLOURS.get(runtime, "#2ca02c"),
                             marker=MARKERS.get(p.precision, "o"), edgecolors="black", linewidths=0.4, zorder=3)
-        artist.set_gid(f"{plot}-{point_id(p.system, seq_len)}")
+        artist.set_gid(f"{plot}-{point_id(p.system, panel)}")
         ax.annotate(p.system, (p.x, 100 * p.y), textcoords="offset points", xytext=(4, 3), fontsize=6.5)
     front = pareto_front(points)
     if front:
@@ -82,7 +113,6 @@ def pareto_figure(points: list[Point], plot: str, seq_len: int, xlabel: str, tit
     ax.set(xlabel=xlabel, ylabel="dev accuracy %", title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
-    return fig
 
 
 def predicted_figure(rows: list[dict]):
@@ -95,7 +125,7 @@ def predicted_figure(rows: list[dict]):
     for r in rows:
         artist = ax.scatter([r["median_ms"]], [r["predicted_ms"]], s=40, c=COLOURS.get(_runtime(r["system"])),
                             marker="o" if r["seq_len"] <= 64 else "s", edgecolors="black", linewidths=0.4, zorder=3)
-        artist.set_gid(f"predicted-{point_id(r['system'], r['seq_len'])}")
+        artist.set_gid(f"predicted-{point_id(r['system'], panel_of(r))}")
         ax.annotate(f"{r['system']} s{r['seq_len']}", (r["median_ms"], r["predicted_ms"]), textcoords="offset points",
                     xytext=(4, 2), fontsize=6)
     ax.set(xlabel="measured median ms", ylabel="predicted ms (host fit)", xlim=(0, hi), ylim=(0, hi),

@@ -44,6 +44,10 @@ def test_benchmark_json_has_the_profile_import_shape(java_host, tmp_path):
             art["backend"], art["precision"], art["width"], art["depth"])
         assert row["seq_len"] == manifest["seq_len"]
         assert row["measured_ms"] == 3.75 and row["p90_ms"] == 9.0  # median / p90 of the six timings
+        # a length-adaptive file ran each sentence at its own length (capped at its maximum), a fixed one padded
+        own = [9, 5, 14, 7, 30, 6]
+        adaptive = "input_lengths" in art and art["input_lengths"] != "fixed"
+        assert row["lengths"] == ([min(n, 16) for n in own] if adaptive else [manifest["seq_len"]] * 6), row
 
 
 def test_benchmark_json_round_trips_through_profile_import(java_host, tmp_path):

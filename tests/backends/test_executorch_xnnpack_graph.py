@@ -11,7 +11,14 @@ from tests.conftest import TINY
 
 # The ops a lowered encoder may still run on portable kernels: the table gathers, int -> float
 # casts (mask, int8 rows), the mask's unsqueezes, the token-type row and the pooling sums.
-PORTABLE_OK = {"index", "embedding", "_to_dim_order_copy", "unsqueeze_copy", "select_copy", "sum"}
+PORTABLE_OK = {"index", "embedding", "_to_dim_order_copy", "unsqueeze_copy", "select_copy", "sum",
+               # Length-adaptive files (backends/executorch/lengths.py): XNNPACK takes no reshape with two
+               # symbolic sizes, so the view of the [heads, S, S] scores to 4D and back stays portable
+               # (passes.infer_symbolic_dim turns the other reshapes' one symbolic size into -1); so do
+               # the position-table slice and the length read. Measured on the full-size int8-dynamic
+               # file at 64 tokens (5 interleaved rounds, AMD EPYC host, before infer_symbolic_dim, with
+               # 20 portable views): median 9.47 ms against 9.45 for the static file.
+               "view_copy", "slice_copy", "sym_size"}
 
 
 def test_layer_norm_matches_torch():
@@ -45,6 +52,8 @@ def test_only_gathers_casts_and_pooling_stay_portable(tiny_model, tiny_inputs, t
     left = {part.split(" x")[0] for part in lowered.fallbacks[0].split(": ", 1)[1].split(", ")}
     assert left <= PORTABLE_OK, left
     assert parity.sqnr_db >= (60 if precision == "fp32" else 15)
-    # XNNPACK calls: the mask prologue, the encoder (one call per layer once Linears are quantized: the
-    # partitioner's grouping of dynamic-quantized Linears), the pooling tail; not one per LayerNorm
-    assert count_delegated_ops(lowered.data)["XnnpackBackend"] <= TINY.layers + 3
+    # XNNPACK calls: the mask prologue, the encoder (2 calls per layer in fp32, 3 with dynamic int8
+    # Linears: the portable views of the scores split each layer), the pooling tail; not one per
+    # LayerNorm or reshape
+    assert "view_copy x8" in lowered.fallbacks[0], lowered.fallbacks  # the scores' two views per layer, no more
+    assert count_delegated_ops(lowered.data)["XnnpackBackend"] <= 3 * TINY.layers + 3

@@ -100,3 +100,25 @@ def test_dev_accuracy_is_run_once_per_file_and_sentences(tmp_path, monkeypatch):
     bench._dev_accuracy(system, dev, 1, 64)
     other = EncodedSplit(ids, np.ones_like(ids), np.array([1, 1, 0, 0]), ("",) * 4)
     assert bench._dev_accuracy(system, other, 1, 64) == 0.5 and len(calls) == 3
+
+
+def test_bench_rows_get_the_host_prediction_of_their_full_size_file():
+    """The page's predicted-vs-measured plot reads `predicted_ms` from the rows: our fitted variants
+    get the latency model's host figure for the full-size model, peers and unfitted variants none."""
+    from backends.registry import find_variant
+    from exporter.bench import _host_predictor
+    from exporter.devices.fit import load_fit
+    from exporter.devices.latency import predict_ms
+    from exporter.devices.profile import load_profile
+    from exporter.model.subnet import FULL
+
+    cfg = EncoderConfig()
+    predict, origin = _host_predictor(cfg)
+    fit = load_fit()
+    expected = predict_ms(fit, load_profile("host"), find_variant("tflite", "int8-dynamic"), cfg, FULL, 64)
+    assert predict("tflite-int8-dynamic", 64) == pytest.approx(expected, rel=1e-3)
+    assert predict("tflite-int8-dynamic", 128) > predict("tflite-int8-dynamic", 64)
+    assert predict("onnxruntime-fused-dynamic", 64) is None and predict("torch-eager", 64) is None
+    unfitted = [f"{b}-{v}" for b, v in (("executorch", "ternary"), ("tflite", "ternary")) if (b, v) not in fit.keys()]
+    assert all(predict(name, 64) is None for name in unfitted)
+    assert origin.startswith("host fit of")

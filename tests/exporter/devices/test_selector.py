@@ -116,3 +116,25 @@ def test_select_on_a_real_profile_is_deterministic_and_shaped_like_manifest_choi
                       "reason", "runner_up"}
     assert d["runner_up"]["variant"] != d["variant"] or d["runner_up"]["backend"] != d["backend"]
     assert set(d["subnet"]) == {"width", "depth", "precision"} and d["predicted_ms"] <= 5.0
+
+
+def test_a_variant_whose_file_failed_its_gate_is_no_candidate_and_the_next_one_is_chosen():
+    """export marks a slice's failed variant in its row (pipeline.mark_failed); the selector then
+    picks the next candidate, and only that variant of that slice is gone."""
+    from exporter.devices.fit import load_fit
+    from exporter.pipeline import mark_failed
+
+    rows = [{"width": 0.75, "depth": 1.0, "precision": "ternary", "dev_accuracy": 0.85},
+            {"width": 0.75, "depth": 1.0, "precision": "int8", "dev_accuracy": 0.84},
+            {"width": 1.0, "depth": 1.0, "precision": "ternary", "dev_accuracy": 0.845}]
+    family = [V("executorch", "ternary-int4"), V("executorch", "int8-dynamic")]
+    args = (load_profile("pixel-8"), Budget(50), load_fit(), EncoderConfig(), 64, tuple(family))
+    first = select(rows, *args).chosen
+    assert (first.width, first.depth, first.variant.name) == (0.75, 1.0, "ternary-int4")
+    failed = {"path": "w0.75-d1-ternary-int4.pte", "backend": "executorch", "variant": "ternary-int4",
+              "precision": "ternary", "width": 0.75, "depth": 1.0, "failures": ["dev accuracy 0.66 points below"]}
+    marked = mark_failed(rows, [failed])
+    assert marked[0]["failed_variants"] == {"executorch/ternary-int4": "dev accuracy 0.66 points below"}
+    assert "failed_variants" not in marked[2] and "failed_variants" not in rows[0]  # other slices, and the input, untouched
+    again = select(marked, *args).chosen
+    assert (again.width, again.depth, again.variant.name) == (1.0, 1.0, "ternary-int4")

@@ -27,15 +27,18 @@ final class Benchmark {
             }
             progress.update("timing " + a.path + " over " + sentences.size() + " sentences");
             double[] times = new double[sentences.size()];
-            try (Classifier model = new Classifier(bundle.file(a), seqLen)) {
+            int[] lengths = new int[sentences.size()];
+            try (Classifier model = new Classifier(bundle.file(a), seqLen, a.maxLen)) {
                 for (int i = 0; i < WARMUP; i++) {
                     model.classify(bundle.tokenizer.encode(sentences.get(i % sentences.size()), seqLen));
                 }
                 for (int i = 0; i < sentences.size(); i++) {
-                    times[i] = model.classify(bundle.tokenizer.encode(sentences.get(i), seqLen)).forwardMs;
+                    Encoding enc = bundle.tokenizer.encode(sentences.get(i), seqLen);
+                    lengths[i] = enc.fedLength(seqLen, a.maxLen);
+                    times[i] = model.classify(enc).forwardMs;
                 }
             }
-            report.add(a, seqLen, times);
+            report.add(a, seqLen, times, lengths);
         }
         return report;
     }

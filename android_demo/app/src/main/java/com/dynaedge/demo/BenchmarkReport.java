@@ -12,7 +12,8 @@ import java.util.Map;
  *  "rows": [{"backend", "precision", "variant", "width", "depth", "seq_len", "measured_ms"}, ...]}.
  * device.name is the slug of the model ("pixel-7"), usable as a new profile name.
  *
- * measured_ms is the median of the timed runs; the extra row fields (runs, p90_ms, path)
+ * measured_ms is the median of the timed runs; the extra row fields (runs, p90_ms, mean_ms, path,
+ * and lengths: the tokens each run fed, its own length for a length-adaptive file, else seq_len)
  * are additions the importer may ignore. The host test writes a sample with this class.
  */
 public final class BenchmarkReport {
@@ -30,10 +31,11 @@ public final class BenchmarkReport {
         device.put("profile", profile);
     }
 
-    /** One model file timed over the sentences; timesMs holds one latency per run. */
-    public void add(BundleManifest.Artifact artifact, int seqLen, double[] timesMs) {
-        if (timesMs.length == 0) {
-            throw new IllegalArgumentException("no timed runs for " + artifact.path);
+    /** One model file timed over the sentences; timesMs holds one latency per run, lengths the tokens it fed. */
+    public void add(BundleManifest.Artifact artifact, int seqLen, double[] timesMs, int[] lengths) {
+        if (timesMs.length == 0 || lengths.length != timesMs.length) {
+            throw new IllegalArgumentException(timesMs.length + " timed runs and " + lengths.length + " lengths for "
+                    + artifact.path);
         }
         double[] sorted = timesMs.clone();
         Arrays.sort(sorted);
@@ -46,7 +48,13 @@ public final class BenchmarkReport {
         row.put("seq_len", seqLen);
         row.put("measured_ms", round(percentile(sorted, 0.5)));
         row.put("p90_ms", round(percentile(sorted, 0.9)));
+        row.put("mean_ms", round(Arrays.stream(timesMs).average().orElse(0)));
         row.put("runs", sorted.length);
+        List<Object> fed = new ArrayList<>();
+        for (int n : lengths) {
+            fed.add(n);
+        }
+        row.put("lengths", fed);
         row.put("path", artifact.path);
         rows.add(row);
     }

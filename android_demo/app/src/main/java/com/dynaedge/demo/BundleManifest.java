@@ -64,14 +64,17 @@ public final class BundleManifest {
         public final String sha256;
         /** The variant's name in the exporter's tables (e.g. int8-dynamic); older bundles: the precision. */
         public final String variant;
+        /** The longest input a length-adaptive file takes ("input_lengths": "2..64"); 0: exactly seq_len. */
+        public final int maxLen;
 
-        Artifact(String path, String backend, Subnet subnet, long bytes, String sha256, String variant) {
+        Artifact(String path, String backend, Subnet subnet, long bytes, String sha256, String variant, int maxLen) {
             this.path = path;
             this.backend = backend;
             this.subnet = subnet;
             this.bytes = bytes;
             this.sha256 = sha256;
             this.variant = variant;
+            this.maxLen = maxLen;
         }
     }
 
@@ -109,7 +112,7 @@ public final class BundleManifest {
         for (Map<String, Object> a : objects(root, "artifacts")) {
             artifacts.add(new Artifact(string(a, "path"), string(a, "backend"), subnet(a),
                     (long) number(a, "bytes"), string(a, "sha256"),
-                    a.containsKey("variant") ? string(a, "variant") : string(a, "precision")));
+                    a.containsKey("variant") ? string(a, "variant") : string(a, "precision"), maxLen(a)));
         }
         String vocab = root.containsKey("vocab") ? string(object(root, "vocab"), "sha256") : "";
         return new BundleManifest((int) number(root, "seq_len"), labels(root),
@@ -141,6 +144,20 @@ public final class BundleManifest {
 
     public String label(int index) {
         return index < labels.size() ? labels.get(index) : "label " + index;
+    }
+
+    // "2..64" -> 64; "fixed" or absent (bundles before length-adaptive files) -> 0
+    static int maxLen(Map<String, Object> artifact) {
+        String lengths = artifact.containsKey("input_lengths") ? string(artifact, "input_lengths") : "fixed";
+        if (lengths.equals("fixed")) {
+            return 0;
+        }
+        int dots = lengths.indexOf("..");
+        if (dots < 0) {
+            throw new IllegalArgumentException("artifact " + artifact.get("path") + ": input_lengths '" + lengths
+                    + "' is neither 'fixed' nor 'MIN..MAX'");
+        }
+        return Integer.parseInt(lengths.substring(dots + 2));
     }
 
     private static Subnet subnet(Map<String, Object> m) {

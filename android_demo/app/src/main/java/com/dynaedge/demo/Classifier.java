@@ -6,8 +6,9 @@ import org.pytorch.executorch.Module;
 import org.pytorch.executorch.Tensor;
 
 /**
- * One ExecuTorch program (.pte) that maps (input_ids, attention_mask), both int32 [1, seq_len] (exporter/data/tokenize.py),
- * to logits float32 [1, labels]. Static shapes: every input is padded to the manifest's seq_len.
+ * One ExecuTorch program (.pte) that maps (input_ids, attention_mask), both int32 [1, n] (exporter/data/tokenize.py),
+ * to logits float32 [1, labels]. A length-adaptive file (maxLen > 0) gets the sentence at its own length n, no
+ * padding; a fixed-length one gets it padded to the manifest's seq_len.
  *
  * Classes are imported by name: org.pytorch.executorch.* would clash with java.lang.Module.
  */
@@ -44,20 +45,21 @@ final class Classifier implements AutoCloseable {
 
     private final Module module;
     private final int seqLen;
+    private final int maxLen;
 
-    Classifier(File pte, int seqLen) {
+    /** maxLen: the artifact's BundleManifest.Artifact.maxLen (0 for a fixed-length file). */
+    Classifier(File pte, int seqLen, int maxLen) {
         loadNativeLibraries();
         this.module = Module.load(pte.getAbsolutePath());
         this.seqLen = seqLen;
+        this.maxLen = maxLen;
     }
 
     Result classify(Encoding enc) {
-        if (enc.inputIds.length != seqLen) {
-            throw new IllegalArgumentException("encoding has " + enc.inputIds.length + " tokens, the model takes " + seqLen);
-        }
-        long[] shape = {1, seqLen};
-        EValue ids = EValue.from(Tensor.fromBlob(enc.inputIds, shape));
-        EValue mask = EValue.from(Tensor.fromBlob(enc.attentionMask, shape));
+        int n = enc.fedLength(seqLen, maxLen);
+        long[] shape = {1, n};
+        EValue ids = EValue.from(Tensor.fromBlob(java.util.Arrays.copyOf(enc.inputIds, n), shape));
+        EValue mask = EValue.from(Tensor.fromBlob(java.util.Arrays.copyOf(enc.attentionMask, n), shape));
         long start = System.nanoTime();
         EValue[] out = module.forward(ids, mask);
         double ms = (System.nanoTime() - start) / 1e6;

@@ -148,15 +148,17 @@ public class MainActivity extends Activity {
         }
         match = DeviceMatcher.match(profiles, "model", Build.MODEL, "SoC", socModel(), "hardware", Build.HARDWARE);
         selection = Selector.select(bundle.manifest, match == null ? null : match.profile, null, RUNNABLE);
-        classifier = new Classifier(bundle.file(selection.artifact), bundle.manifest.seqLen);
+        classifier = new Classifier(bundle.file(selection.artifact), bundle.manifest.seqLen, selection.artifact.maxLen);
         BundleManifest.Choice c = selection.choice;
         show(status, String.format(Locale.ROOT,
                 "Device: %s %s (SoC %s, %s)\nProfile: %s\nSub-network: %s on %s, predicted %.2f ms for a %.2f ms budget"
-                        + "\nWhy: %s\nModel file: %s, seq_len %d",
+                        + "\nWhy: %s\nModel file: %s, %s",
                 Build.MANUFACTURER, Build.MODEL, socModel(), Build.SUPPORTED_ABIS[0],
                 match == null ? "none matched" : match.profile + " (matched on " + match.matchedOn + ")",
                 c.subnet, selection.backend, c.predictedMs, c.budgetMs, selection.reason,
-                selection.artifact.path, bundle.manifest.seqLen));
+                selection.artifact.path, selection.artifact.maxLen > 0
+                        ? "each sentence at its own length (up to " + selection.artifact.maxLen + " tokens)"
+                        : "sentences padded to " + bundle.manifest.seqLen + " tokens"));
     }
 
     private synchronized void classify(String text) {
@@ -169,8 +171,9 @@ public class MainActivity extends Activity {
         Classifier.Result r = classifier.classify(enc);
         double totalMs = (System.nanoTime() - start) / 1e6;
         show(result, String.format(Locale.ROOT, "%s (confidence %.1f%%)\nlatency: %.2f ms model, %.2f ms with tokenizer"
-                        + "\n%d tokens%s", bundle.manifest.label(r.label), 100 * r.confidence, r.forwardMs, totalMs,
-                enc.length, enc.truncated ? " (truncated to seq_len)" : ""));
+                        + "\n%d tokens, %d run%s", bundle.manifest.label(r.label), 100 * r.confidence, r.forwardMs, totalMs,
+                enc.length, enc.fedLength(bundle.manifest.seqLen, selection.artifact.maxLen),
+                enc.truncated ? " (truncated to seq_len)" : ""));
     }
 
     private synchronized void benchmark() {

@@ -24,8 +24,13 @@ public class BenchmarkReportTest {
         BundleManifest m = BundleManifest.parse(new String(Files.readAllBytes(Paths.get(manifestPath)), StandardCharsets.UTF_8));
         BenchmarkReport report = new BenchmarkReport("Pixel 7", "Google", "GS201", "arm64-v8a", 34, "pixel-7");
         double[] times = {4.0, 3.0, 5.0, 3.5, 9.0, 3.2};  // ms, one per sentence
+        int[] own = {9, 5, 14, 7, 30, 6};  // tokens per sentence, [CLS] and [SEP] included
         for (BundleManifest.Artifact a : m.artifacts) {
-            report.add(a, m.seqLen, times);
+            int[] fed = new int[own.length];
+            for (int i = 0; i < own.length; i++) {
+                fed[i] = a.maxLen > 0 ? Math.min(own[i], a.maxLen) : m.seqLen;
+            }
+            report.add(a, m.seqLen, times, fed);
         }
         Files.write(Paths.get(out), report.toJson().getBytes(StandardCharsets.UTF_8));
     }

@@ -39,6 +39,25 @@ public class SelectorTest {
     }
 
     @Test
+    public void lengthAdaptiveFilesRunEachSentenceAtItsOwnLength() throws IOException {
+        BundleManifest m = manifest();
+        BundleManifest.Artifact adaptive = m.artifacts.get(0);  // "input_lengths": "2..16"
+        BundleManifest.Artifact fixed = m.artifacts.get(1);     // no input_lengths: an older, fixed-length file
+        assertEquals(16, adaptive.maxLen);
+        assertEquals(0, fixed.maxLen);
+        Encoding seven = new Encoding(new int[16], new int[16], 7, false);
+        assertEquals(7, seven.fedLength(m.seqLen, adaptive.maxLen));
+        assertEquals(16, seven.fedLength(m.seqLen, fixed.maxLen));
+        assertEquals(Encoding.MIN_LENGTH, new Encoding(new int[16], new int[16], 0, false).fedLength(16, 16));
+        try {
+            seven.fedLength(32, adaptive.maxLen);
+            fail("an encoding of another seq_len must be refused");
+        } catch (IllegalArgumentException expected) {
+            assertTrue(expected.getMessage().contains("the model takes 32"));
+        }
+    }
+
+    @Test
     public void exactBudgetPicksThatChoice() throws IOException {
         Selector.Selection s = Selector.select(manifest(), "pixel-7", 2.0, OFFLINE);
         assertEquals(0.5, s.choice.subnet.width, 0);
