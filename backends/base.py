@@ -17,7 +17,7 @@ MIN_LENGTH = 2  # [CLS] and [SEP]: the shortest tokenized sentence
 @dataclass(frozen=True)
 class LowerSpec:
     precision: str                 # a backends.variant.PRECISIONS key the backend supports
-    seq_len: int                   # artifacts are static-shape: batch 1 x seq_len
+    seq_len: int                   # batch 1 x at most seq_len tokens (exactly seq_len for fixed-length files)
     calibration_ids: np.ndarray    # int32 [n, seq_len] real training sentences for int8 calibration
     calibration_mask: np.ndarray
     options: tuple[tuple[str, str], ...] = ()  # backend-specific switches, e.g. (("int8_mode", "dynamic"),)
