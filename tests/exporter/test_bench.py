@@ -122,3 +122,17 @@ def test_bench_rows_get_the_host_prediction_of_their_full_size_file():
     unfitted = [f"{b}-{v}" for b, v in (("executorch", "ternary"), ("tflite", "ternary")) if (b, v) not in fit.keys()]
     assert all(predict(name, 64) is None for name in unfitted)
     assert origin.startswith("host fit of")
+
+
+def test_fixed_length_input_is_all_real_tokens_so_length_adaptive_files_run_at_seq_len():
+    import numpy as np
+
+    from exporter.bench import full_length_input
+
+    ids = np.array([[2, 5, 6, 3, 0, 0], [2, 7, 3, 0, 0, 0], [2, 8, 9, 10, 3, 0]], np.int32)
+    mask = (ids != 0).astype(np.int32)
+    one = full_length_input(ids, mask, 6)
+    assert one["ids"].tolist() == [[2, 5, 6, 3, 2, 7]] and one["mask"].tolist() == [[1] * 6]
+    assert one["ids"].dtype == ids.dtype and one["mask"].dtype == mask.dtype
+    with pytest.raises(UserError, match="hold 12 tokens, fewer than --seq-len 64"):
+        full_length_input(ids, mask, 64)
