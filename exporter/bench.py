@@ -85,16 +85,15 @@ def run_bench(spec: BenchSpec) -> dict:
         dev = inputs.splits.dev
         fixed, real = cache_dir("bench") / f"input-s{seq_len}.npz", cache_dir("bench") / f"input-real-s{seq_len}.npz"
         np.savez(fixed, **full_length_input(dev.ids, dev.mask, seq_len))
-        modes = [("fixed", fixed)]
+        modes = [("fixed", fixed, {})]
         if spec.real_lengths and seq_len == spec.seq_lens[0]:
             np.savez(real, ids=dev.ids, mask=dev.mask)
-            modes.append(("real", real))
+            modes.append(("real", real, {"mean_tokens": round(float(dev.mask.sum(1).mean()), 2)}))
         for system in build_systems(teacher, inputs, seq_len, ternary):
             row = ({"system": system.name, "precision": system.precision, "seq_len": seq_len, "bytes": system.bytes,
                     "dev_accuracy": _dev_accuracy(system, dev, spec.threads, seq_len)} | _peer_fields(system))
-            for mode, sample in modes:
-                rows.append(row | {"lengths": mode} | ({"mean_tokens": round(float(dev.mask.sum(1).mean()), 2)}
-                                                       if mode == "real" else {}))
+            for mode, sample, extra in modes:
+                rows.append(row | {"lengths": mode} | extra)
                 timed.append(Timed(f"{system.name}@{mode}{seq_len}", system.file, sample))
     times = time_systems(timed, TimingSpec(spec.threads, spec.runs, spec.warmup, spec.rounds))
     predict, fit_origin = _host_predictor(teacher.cfg)
@@ -218,9 +217,8 @@ def _summary(rows: list[dict]) -> dict:
             best = min(mine, key=lambda r: r["mean_ms"])
             at_fixed = [r for r in fixed if r["system"] == best["system"] and r["seq_len"] == best["seq_len"]]
             if at_fixed:
-                out[f"real_lengths_{best['system']}_mean_vs_fixed_s{best['seq_len']}"] = (
-                    f"{best['mean_ms']:.2f} ms / {at_fixed[0]['median_ms']:.2f} ms = "
-                    f"{best['mean_ms'] / at_fixed[0]['median_ms']:.2f}x")
+                out[f"real_lengths_{best['system']}_mean_vs_fixed_s{best['seq_len']}"] = _ratio(
+                    best, at_fixed[0], "mean_ms", False, "median_ms")
     return out
 
 
@@ -233,6 +231,8 @@ def _int8_race(rows: list[dict], key: str) -> str | None:
     return _ratio(best, peer, key, True)
 
 
-def _ratio(a: dict, b: dict, key: str, names: bool) -> str:
-    left, right = (f"{r['system']} {r[key]:.2f} ms" if names else f"{r[key]:.2f} ms" for r in (a, b))
-    return f"{left} / {right} = {a[key] / b[key]:.2f}x"
+def _ratio(a: dict, b: dict, key: str, names: bool, b_key: str | None = None) -> str:
+    """"a ms / b ms = r x" of a[key] against b[b_key or key], with the systems' names if `names`."""
+    b_key = b_key or key
+    left, right = (f"{r['system']} {r[k]:.2f} ms" if names else f"{r[k]:.2f} ms" for r, k in ((a, key), (b, b_key)))
+    return f"{left} / {right} = {a[key] / b[b_key]:.2f}x"

@@ -95,15 +95,15 @@ class TorchRunner:
     """PyTorch eager, each sentence unpadded (as its users run it; the logits are the padded ones)."""
 
     def __init__(self, model):
-        self.model = model.eval()
+        from backends.base import at_own_length
+
+        self.model, self.own_length = model.eval(), at_own_length  # imported once, not in the timed call
 
     def __call__(self, ids, mask):
         import torch
 
-        from backends.base import at_own_length
-
         with torch.no_grad():
-            return self.model(*(torch.from_numpy(a) for a in at_own_length(ids, mask))).numpy()
+            return self.model(*(torch.from_numpy(a) for a in self.own_length(ids, mask))).numpy()
 
 
 class OnnxRunner:
@@ -118,14 +118,15 @@ class OnnxRunner:
         opts.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.dynamic_length = not isinstance(self.session.get_inputs()[0].shape[1], int)
+        from backends.base import at_own_length
+
+        self.own_length = at_own_length  # imported once, not in the timed call
 
     def __call__(self, ids, mask):
         import numpy as np
 
-        from backends.base import at_own_length
-
         if self.dynamic_length:
-            ids, mask = at_own_length(ids, mask)
+            ids, mask = self.own_length(ids, mask)
         return self.session.run(["logits"], {"ids": ids.astype(np.int32), "mask": mask.astype(np.int32)})[0]
 
 

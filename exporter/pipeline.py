@@ -81,11 +81,13 @@ def export(spec: ExportSpec) -> ExportResult:
         rejected_before += failed_entries
         rows = mark_failed(rows, failed_entries)
         try:
+            before = {(i["device"], i["family"]) for i in infeasible}
             choices, infeasible, jobs = _choose(spec, rows, inputs, teacher)
         except UserError as err:
             log.warning("no candidate left after the failed files: %s", err)
             return result
         log.warning("choosing again without %s", ", ".join(e["path"] for e in failed_entries))
+        _log_left_out(i for i in infeasible if (i["device"], i["family"]) not in before)
         _say_what_was_replaced(choices, rejected_before)
 
 
@@ -228,6 +230,7 @@ def _budget_plan(spec: ExportSpec):
                                      load_recipe(supernet_recipe.teacher))
     rows = supernet_rows(table)
     choices, infeasible, jobs = _choose(spec, rows, inputs, teacher)
+    _log_left_out(infeasible)
     return inputs, teacher, meta, rows, choices, infeasible, jobs, slices, described
 
 
@@ -238,9 +241,12 @@ def _choose(spec: ExportSpec, rows: list[dict], inputs, teacher):
     choices, infeasible = plan_for_target(spec.target, spec.budget, rows, device=spec.device,
                                           seq_len=inputs.seq_len, cfg=teacher.cfg,
                                           variants=spec.candidate_variants())
+    return choices, infeasible, jobs_from_choices(needed_artifacts(choices))
+
+
+def _log_left_out(infeasible) -> None:
     for item in infeasible:
         log.warning("left out: %s", item["reason"])
-    return choices, infeasible, jobs_from_choices(needed_artifacts(choices))
 
 
 def _lower(backend, model, job, spec: ExportSpec, inputs, name: str):
