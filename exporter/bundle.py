@@ -33,6 +33,7 @@ class Manifest:
     subnets: list[dict] = field(default_factory=list)
     choices: list[dict] = field(default_factory=list)
     infeasible: list[dict] = field(default_factory=list)  # profiles no option fits (--budget), with the fastest
+    budget: dict = field(default_factory=dict)  # --budget: {"ms", "length": {"tokens", "source"}}
     artifacts: list[dict] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)   # artifacts that failed parity: not written
     fallbacks: list[str] = field(default_factory=list)
@@ -42,7 +43,7 @@ class Manifest:
     def to_dict(self) -> dict:
         return {"schema": SCHEMA, "model": self.model, "data": self.data, "recipe": self.recipe,
                 "seq_len": self.seq_len, "teacher": self.teacher, "subnets": self.subnets,
-                "choices": self.choices, "infeasible": self.infeasible, "artifacts": self.artifacts, "rejected": self.rejected,
+                "choices": self.choices, "infeasible": self.infeasible, "budget": self.budget, "artifacts": self.artifacts, "rejected": self.rejected,
                 "fallbacks": self.fallbacks, "vocab": self.vocab, "tools": self.tools}
 
 

@@ -14,6 +14,10 @@ from pathlib import Path
 from exporter.errors import ParityFailed, UserError
 
 
+BUDGET_LENGTH_HELP = ("tokens per sentence the budget applies at (default: the p90 length of the training "
+                      "sentences); a file that takes any length is predicted at N, a fixed-length file at its seq_len")
+
+
 def _export_summary(result: dict) -> str:
     """The artifacts with their parity, then (with --budget) the choice per device and runtime."""
     lines = [f"bundle {result.get('bundle', '')}: {len(result['artifacts'])} artifacts, teacher test accuracy "
@@ -26,12 +30,18 @@ def _export_summary(result: dict) -> str:
     lines += [f"  fallback: {f}" for f in result["fallbacks"]]
     if result.get("choices"):
         files = {a["path"]: a for a in result["artifacts"]}
-        lines.append(f"{'device':<14}{'runtime':<12}{'file':<30}{'MB':>7}{'dev':>8}{'pred ms':>9}{'budget':>9}")
+        at = result.get("budget", {}).get("length")
+        if at:
+            lines.append(f"budget {result['budget']['ms']:g} ms for one sentence of {at['tokens']} tokens ({at['source']}); "
+                         f"a fixed-length file runs every sentence at {result['seq_len']}")
+        lines.append(f"{'device':<14}{'runtime':<12}{'file':<30}{'MB':>7}{'dev':>8}{'pred ms':>9}{'tokens':>7}"
+                     f"{'budget':>9}")
         for c in result["choices"]:
             a = files.get(c["path"], {})
             dev = a.get("parity", {}).get("dev_accuracy", c["dev_accuracy"])
             lines.append(f"{c['device']:<14}{c['family']:<12}{c['path']:<30}{a.get('bytes', 0) / 1e6:>7.1f}"
-                         f"{100 * dev:>7.1f}%{c['predicted_ms']:>9.2f}{c['budget_ms']:>8g}ms")
+                         f"{100 * dev:>7.1f}%{c['predicted_ms']:>9.2f}{c.get('predicted_at_length', ''):>7}"
+                         f"{c['budget_ms']:>8g}ms")
         lines += [f"{i['device']:<14}{i['family']:<12}nothing fits: {i['reason']}" for i in result.get("infeasible", [])]
     return "\n".join(lines)
 
@@ -121,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", default="bundle", help="bundle directory (default: bundle); swapped in whole when every file passed")
     e.add_argument("--budget", help='latency budget per device, "5ms" | "5 ms" | "0.005s" | "5000us": choose '
                                     "sub-networks from the supernet (trained or reused) for every profile")
+    e.add_argument("--budget-length", type=int, metavar="N", help=BUDGET_LENGTH_HELP)
     e.add_argument("--device", help="one device profile instead of every profile of the target")
     e.add_argument("--recipe", default="quick", help="supernet recipe a --budget export chooses from")
     e.add_argument("--fresh", action="store_true", help="lower and verify every file again instead of reusing one "
@@ -129,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = command("query", "which sub-network a device gets under a budget, and why")
     q.add_argument("--device", required=True, help="a device profile (`dynaedge profile list`)")
     q.add_argument("--budget", required=True, help='"5ms", "5 ms", "0.005s" or "5000us"')
+    q.add_argument("--budget-length", type=int, metavar="N", help=BUDGET_LENGTH_HELP)
     q.add_argument("--bundle", help="take sub-networks from this bundle's manifest (default: the supernet table)")
     q.add_argument("--runtime", default="executorch", help="executorch (what the demo app runs) or litert")
     q.add_argument("--recipe", default="quick")

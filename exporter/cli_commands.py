@@ -31,6 +31,11 @@ def train(args) -> dict:
 
 def supernet_table(model, data, recipe: str, student_layers=None) -> dict:
     """The accuracy table of a finished supernet run, without training anything."""
+    return _supernet_table(model, data, recipe, student_layers)[0]
+
+
+def _supernet_table(model, data, recipe: str, student_layers=None):
+    """(the table, the inputs it was trained on)."""
     from exporter.compress.supernet import read_table, supernet_run_dir
     from exporter.compress.supernet_recipe import is_supernet_recipe, load_supernet_recipe
     from exporter.inputs import prepare
@@ -42,7 +47,7 @@ def supernet_table(model, data, recipe: str, student_layers=None) -> dict:
     if table is None:
         raise UserError(f"no finished supernet for recipe {recipe!r} and this model/data; "
                         f"run `dynaedge train --recipe {recipe}` first")
-    return table
+    return table, inputs
 
 
 def report(args) -> dict:
@@ -94,7 +99,8 @@ def export(args) -> dict:
 
     fields = {"target": args.target, "model": args.model, "data": args.data, "out": Path(args.out),
               "threads": args.threads, "device": args.device, "supernet_recipe": args.recipe,
-              "custom_ops": args.custom_ops, "reuse": not args.fresh, "budget": None if args.budget is None else parse_budget(args.budget)}
+              "custom_ops": args.custom_ops, "reuse": not args.fresh,
+              "budget": None if args.budget is None else parse_budget(args.budget), "budget_length": args.budget_length}
     for name in ("backend", "precision", "variant"):
         chosen = split_list(getattr(args, name))
         if chosen is not None:
@@ -110,17 +116,24 @@ def query(args) -> dict:
     """The choice for one device: sub-network rows from a bundle's manifest or a supernet table."""
     from exporter.devices.commands import query as choose
 
+    from exporter.data.lengths import LengthStats, budget_length
+
     if args.bundle:
         from exporter.bundle import read_manifest
 
         manifest = read_manifest(Path(args.bundle))  # refuses a bundle changed after export
         rows, seq_len, cfg = manifest["subnets"], manifest["seq_len"], manifest["model"].get("config")
+        recorded = manifest["data"].get("lengths")  # bundles written before lengths were recorded have none
+        stats = LengthStats(**recorded) if recorded else None
     else:
         from exporter.slices import supernet_rows
 
-        # The rows export chooses from (pipeline._budget_plan), so query and export agree.
-        rows, seq_len, cfg = supernet_rows(supernet_table(args.model, args.data, args.recipe)), 64, None
-    return choose(args.device, args.budget, rows, seq_len=seq_len, cfg=cfg, family=args.runtime)
+        # The rows and the length export chooses from (pipeline._budget_plan), so query and export agree.
+        table, inputs = _supernet_table(args.model, args.data, args.recipe)
+        rows, seq_len, cfg, stats = supernet_rows(table), inputs.seq_len, None, inputs.lengths
+    at = budget_length(stats, args.budget_length, seq_len)
+    choice = choose(args.device, args.budget, rows, seq_len=seq_len, cfg=cfg, family=args.runtime, length=at.tokens)
+    return choice | {"budget_length_source": at.source}
 
 
 def profile(args) -> dict:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from exporter.compress.finetune import Splits
 from exporter.data.dataset import TaskData
+from exporter.data.lengths import LengthStats
 from exporter.data.sources import data_file, load_task
 from exporter.data.summary import SPLITS, data_summary
 from exporter.data.tokenize import Tokenizer, encode_split
@@ -25,8 +26,14 @@ class Inputs:
     seq_len: int
     truncation_rate: float  # over all splits
 
+    @property
+    def lengths(self) -> LengthStats:
+        """Tokens per training sentence (what --budget applies at, exporter.data.lengths)."""
+        return LengthStats.of_mask(self.splits.train.mask, self.seq_len)
+
     def describe_data(self) -> dict:
-        return {**self.task.describe(), "seq_len": self.seq_len, "truncation_rate": round(self.truncation_rate, 5)}
+        return {**self.task.describe(), "seq_len": self.seq_len, "truncation_rate": round(self.truncation_rate, 5),
+                "lengths": self.lengths.to_dict()}
 
 
 def prepare(model: str | None, data: str | None, seq_len: int) -> Inputs:

@@ -75,6 +75,8 @@ def export(spec: ExportSpec) -> ExportResult:
         inputs, teacher, meta, rows, choices, infeasible, jobs, slices, supernet = _budget_plan(spec)
     while True:
         manifest = _manifest(inputs, teacher, meta, recipe, rows, choices, infeasible, supernet)
+        if spec.budget is not None:
+            manifest.budget = {"ms": spec.budget.ms, "length": _budget_length(spec, inputs).to_dict()}
         result, failed_entries = _attempt(spec, inputs, manifest, jobs, slices, rejected_before)
         if not failed_entries or spec.budget is None:
             return result
@@ -173,6 +175,9 @@ def _write_bundle(spec: ExportSpec, inputs, manifest: Manifest, jobs, slices, ou
         name = job.file_name
         piece = slices.get(job)
         lowered, reused = _lower(backend, piece.model, job, spec, inputs, name)
+        if (lowered.max_len is not None) != job.variant.adaptive_length:  # the selector predicted the other way
+            raise RuntimeError(f"{name}: the variant table says adaptive_length={job.variant.adaptive_length}, "
+                               f"the lowered file takes {'any length' if lowered.max_len else 'one fixed length'}")
         crash_point(f"lowered:{name}")
         entry = _verify_and_place(backend, lowered, out, name, piece.reference, references, inputs.splits,
                                   spec.threads, job.variant.gate, spec.reuse)
@@ -229,18 +234,30 @@ def _budget_plan(spec: ExportSpec):
     teacher, meta = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits,
                                      load_recipe(supernet_recipe.teacher))
     rows = supernet_rows(table)
+    at = _budget_length(spec, inputs)
+    log.info("budget %s applies to one sentence of %d tokens (%s; --budget-length N to change): %s",
+             spec.budget, at.tokens, at.source, inputs.lengths.describe())
     choices, infeasible, jobs = _choose(spec, rows, inputs, teacher)
     _log_left_out(infeasible)
     return inputs, teacher, meta, rows, choices, infeasible, jobs, slices, described
 
 
+def _budget_length(spec: ExportSpec, inputs):
+    """The sentence length the budget applies at: --budget-length, else p90 of the training sentences."""
+    from exporter.data.lengths import budget_length
+
+    return budget_length(inputs.lengths, spec.budget_length, inputs.seq_len)
+
+
 def _choose(spec: ExportSpec, rows: list[dict], inputs, teacher):
-    """Per device and runtime the most accurate candidate within budget: (choices, infeasible, jobs)."""
+    """Per device and runtime the most accurate candidate within budget, for one sentence of the
+    budget's length: (choices, infeasible, jobs)."""
     from exporter.devices.commands import needed_artifacts, plan_for_target
 
     choices, infeasible = plan_for_target(spec.target, spec.budget, rows, device=spec.device,
                                           seq_len=inputs.seq_len, cfg=teacher.cfg,
-                                          variants=spec.candidate_variants())
+                                          variants=spec.candidate_variants(),
+                                          length=_budget_length(spec, inputs).tokens)
     return choices, infeasible, jobs_from_choices(needed_artifacts(choices))
 
 

@@ -38,6 +38,7 @@ class ExportSpec:
     data: str | None = None       # file or name; None = the offline movie reviews
     recipe: str = "finetune"              # the teacher's recipe
     budget: Budget | None = None          # choose per device from the supernet (a string is parsed once here)
+    budget_length: int | None = None      # tokens per sentence the budget applies at; None: p90 of training
     device: str | None = None             # one device profile instead of every profile of the target
     supernet_recipe: str = "quick"        # the supernet a --budget (or ternary) export takes slices from
     out: Path = Path("bundle")
@@ -60,6 +61,14 @@ class ExportSpec:
                                 f"it is a variant of {', '.join(v.backend for v in variants() if v.name == name)}")
         if isinstance(self.budget, str):  # bad budgets fail here, before any training
             object.__setattr__(self, "budget", parse_budget(self.budget))
+        if self.budget_length is not None:
+            from backends.base import MIN_LENGTH
+
+            if self.budget is None:
+                raise UserError(f"--budget-length {self.budget_length} needs --budget (the length a budget applies at)")
+            if self.budget_length < MIN_LENGTH:  # the upper bound, seq_len, is the recipe's: checked once known
+                raise UserError(f"--budget-length {self.budget_length} is too short; the files take at least "
+                                f"{MIN_LENGTH} tokens")
         if self.device is not None:
             from exporter.devices.profile import load_profile, load_profiles
             profile = load_profile(self.device)

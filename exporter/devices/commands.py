@@ -90,9 +90,10 @@ def _cfg(cfg) -> EncoderConfig:
 
 def query(device: str, budget: str | Budget, table_rows: list[dict], seq_len: int = DEFAULT_SEQ_LEN,
           cfg: EncoderConfig | dict | None = None, variants: tuple[Variant, ...] | None = None,
-          size_cap: int | None = None, family: str = "executorch") -> dict:
-    """One entry shaped like the manifest's "choices" (device, family, budget_ms, subnet, backend,
-    variant, path, predicted_ms, reason, runner_up): the best file of runtime `family` for `device`."""
+          size_cap: int | None = None, family: str = "executorch", length: int | None = None) -> dict:
+    """One entry shaped like the manifest's "choices" (device, family, budget_ms, budget_length, subnet,
+    backend, variant, path, predicted_ms, predicted_at_length, reason, runner_up): the best file of
+    runtime `family` for `device`, for one sentence of `length` tokens (None: seq_len)."""
     if family not in FAMILIES:
         raise unknown_choice("runtime", family, FAMILIES)
     profile = load_profile(device)  # unknown device -> UserError listing the profiles
@@ -100,7 +101,8 @@ def query(device: str, budget: str | Budget, table_rows: list[dict], seq_len: in
     if not mine:
         raise UserError(f"no {family} variant among the candidates; runtimes: {', '.join(FAMILIES)}")
     fit = load_fit()
-    choice = select(table_rows, profile, parse_budget(budget), fit, _cfg(cfg), seq_len, mine, size_cap).to_dict()
+    budget = parse_budget(budget, length)
+    choice = select(table_rows, profile, budget, fit, _cfg(cfg), seq_len, mine, size_cap).to_dict()
     choice["latency_fit"] = fit.origin()
     if profile.target == "host":
         warning = host_mismatch(fit.machine)
@@ -146,13 +148,13 @@ def _profiles(target: str, device: str | None) -> list[str]:
 def plan_for_target(target: str, budget: str | Budget, table_rows: list[dict], device: str | None = None,
                     seq_len: int = DEFAULT_SEQ_LEN, cfg: EncoderConfig | dict | None = None,
                     variants: tuple[Variant, ...] | None = None,
-                    size_cap: int | None = None) -> tuple[list[dict], list[dict]]:
+                    size_cap: int | None = None, length: int | None = None) -> tuple[list[dict], list[dict]]:
     """What `export --budget` uses: (choices, infeasible), one choice per profile and runtime family
     (ExecuTorch, LiteRT), each computed exactly as `query` does, so the two agree. A (profile,
     family) whose fastest option is over budget is left out and listed in `infeasible` with that
     option (a budget phone must not cost every other phone its model); an error only when nothing
     fits at all, or --device's profile fits in no family."""
-    budget, variants = parse_budget(budget), candidate_variants() if variants is None else variants
+    budget, variants = parse_budget(budget, length), candidate_variants() if variants is None else variants
     families = [f for f in FAMILIES if any(v.family == f for v in variants)]
     choices, infeasible = [], []
     for name in _profiles(target, device):
@@ -161,6 +163,7 @@ def plan_for_target(target: str, budget: str | Budget, table_rows: list[dict], d
                 choices.append(query(name, budget, table_rows, seq_len, cfg, variants, size_cap, family))
             except InfeasibleBudget as err:
                 infeasible.append({"device": name, "family": family, "budget_ms": budget.ms,
+                                   "budget_length": budget.length,
                                    "fastest": err.fastest.to_dict(), "reason": f"{family}: {err}"})
     if not choices or (device is not None and not any(c["device"] == device for c in choices)):
         raise UserError(f"no {target} profile fits {budget}: " + "; ".join(i["reason"] for i in infeasible))

@@ -3,9 +3,11 @@
 The file is what the Android demo writes (BenchmarkReport.java):
   {"device": {"name", "model", "manufacturer", "soc", "abi", "sdk_int", "profile"},
    "rows": [{"backend", "precision", "width", "depth", "seq_len", "measured_ms", ...}]}
-For each (backend, precision) measured, the factor is the median of measured / predicted
-(unscaled): one robust number per runtime, so a few slow runs do not drag it. The updated
-profile is written to the user's config dir, where it overrides the packaged one.
+For each (backend, variant) measured, the factor is the median of measured / predicted (unscaled):
+one robust number per runtime, so a few slow runs do not drag it. Rows of apps that run each sentence
+at its own length carry "lengths" and "times_ms" (one per run): each run is predicted at the length
+it fed, so the per-length latency model is what is fitted; older rows give one (seq_len, median) pair.
+The updated profile is written to the user's config dir, where it overrides the packaged one.
 """
 
 import json
@@ -72,25 +74,28 @@ def import_measurements(path: Path, profile: str | None = None, fit: LatencyFit 
         if key not in fit.keys():
             skipped.append(f"{key[0]}/{key[1]} w{row['width']:g}-d{row['depth']:g}: no host latency fit")
             continue
-        before = predict_ms(fit, base, find_variant(*key), cfg, SubnetSpec(float(row["width"]), float(row["depth"])),
-                            int(row["seq_len"]), use_scale=False)
-        groups.setdefault(key, []).append((row, before))
+        variant, subnet = find_variant(*key), SubnetSpec(float(row["width"]), float(row["depth"]))
+        groups.setdefault(key, []).append(
+            (row, [(ms, predict_ms(fit, base, variant, cfg, subnet, n, use_scale=False)) for n, ms in _runs(path, row)]))
     if not groups:
         raise UserError(f"{path}: none of the rows can be predicted ({'; '.join(skipped)})")
     device = report["device"]
     scale = dict(base.scale)
     rows_out = []
     for key, items in sorted(groups.items()):
-        ratios = [row["measured_ms"] / before for row, before in items]
+        ratios = [ms / before for _, runs in items for ms, before in runs]
         factor = statistics.median(ratios)
         spread = max(abs(r / factor - 1) for r in ratios)
-        scale[key] = Sourced(round(factor, 4), f"measured: median measured/predicted over {len(items)} rows of "
-                                               f"{Path(path).name} ({device.get('model')}, {device.get('soc')}); "
-                                               f"rows within {100 * spread:.0f}% of it")
-        for row, before in items:
-            rows_out.append({**{k: row[k] for k in ROW_KEYS}, "predicted_before_ms": round(before, 3),
+        scale[key] = Sourced(round(factor, 4), f"measured: median measured/predicted over {len(ratios)} runs in "
+                                               f"{len(items)} rows of {Path(path).name} ({device.get('model')}, "
+                                               f"{device.get('soc')}); runs within {100 * spread:.0f}% of it")
+        for row, runs in items:
+            # a row is judged on its mean: the mean of its runs against the mean of their predictions
+            measured, before = (statistics.fmean(x) for x in zip(*runs))
+            rows_out.append({**{k: row[k] for k in ROW_KEYS}, "runs_fitted": len(runs),
+                             "mean_measured_ms": round(measured, 3), "predicted_before_ms": round(before, 3),
                              "predicted_ms": round(before * factor, 3),
-                             "error_pct": round(100 * (before * factor / row["measured_ms"] - 1), 2)})
+                             "error_pct": round(100 * (before * factor / measured - 1), 2)})
     models = base.models + tuple(m for m in [device.get("model")] if m and m not in base.models)
     updated = replace(base, models=models, scale=tuple(sorted(scale.items())))
     written = str(write_user_profile(updated)) if write else None
@@ -98,4 +103,19 @@ def import_measurements(path: Path, profile: str | None = None, fit: LatencyFit 
             "scale": {f"{b}/{p}": s.value for (b, p), s in updated.scale},
             "rows": rows_out, "skipped": skipped,
             "within_10pct": round(sum(abs(r["error_pct"]) <= 10 for r in rows_out) / len(rows_out), 4),
-            "log_spread": round(max(abs(math.log(r["measured_ms"] / r["predicted_ms"])) for r in rows_out), 4)}
+            "log_spread": round(max(abs(math.log(r["mean_measured_ms"] / r["predicted_ms"])) for r in rows_out), 4)}
+
+
+def _runs(path: Path, row: dict) -> list[tuple[int, float]]:
+    """(tokens fed, ms) per timed run: the row's own runs when it has them, else (seq_len, median)."""
+    lengths, times = row.get("lengths"), row.get("times_ms")
+    if lengths is None or times is None:
+        return [(int(row["seq_len"]), float(row["measured_ms"]))]
+    if len(lengths) != len(times) or not times:
+        raise UserError(f"{path}: a row of {row.get('path', row['backend'])} has {len(lengths)} lengths and "
+                        f"{len(times)} times_ms; expected one of each per run")
+    bad = [n for n in lengths if not 1 <= int(n) <= int(row["seq_len"])]
+    if bad or not all(t > 0 for t in times):
+        raise UserError(f"{path}: a row of {row.get('path', row['backend'])} has lengths outside 1..{row['seq_len']} "
+                        f"({bad[:3]}) or a time <= 0")
+    return [(int(n), float(t)) for n, t in zip(lengths, times)]

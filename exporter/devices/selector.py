@@ -27,6 +27,7 @@ class Candidate:
     dev_accuracy: float
     predicted_ms: float
     bytes: int
+    length: int | None = None  # tokens the prediction is at: the budget's length, or seq_len for a fixed-length file
 
     @property
     def precision(self) -> str:
@@ -50,7 +51,7 @@ class Candidate:
     def to_dict(self) -> dict:
         return {"subnet": {"width": self.width, "depth": self.depth, "precision": self.precision},
                 "backend": self.backend, "variant": self.variant.name, "runtime": self.variant.runtime,
-                "path": self.file_name, "predicted_ms": round(self.predicted_ms, 3),
+                "path": self.file_name, "predicted_ms": round(self.predicted_ms, 3), "predicted_at_length": self.length,
                 "dev_accuracy": self.dev_accuracy, "bytes": self.bytes}
 
 
@@ -65,6 +66,7 @@ class Choice:
     def to_dict(self) -> dict:
         """Shaped like the manifest's "choices" entries (the Android Selector reads these keys)."""
         return {"device": self.device, "family": self.chosen.variant.family, "budget_ms": self.budget.ms,
+                "budget_length": self.budget.length,
                 **self.chosen.to_dict(), "reason": self.reason,
                 "runner_up": self.runner_up.to_dict() if self.runner_up else None}
 
@@ -93,13 +95,20 @@ def choose(candidates: list[Candidate], budget: Budget, device: str = "", size_c
     if not feasible:
         fastest = min(allowed, key=lambda c: (c.predicted_ms, c.bytes, c.name))
         raise InfeasibleBudget(f"no sub-network fits {budget} on {device or 'this device'}: the fastest is "
-                               f"{fastest.name} at {fastest.predicted_ms:.2f} ms predicted; use --budget "
+                               f"{fastest.name} at {fastest.predicted_ms:.2f} ms predicted{_fixed(fastest, budget)}; use --budget "
                                f"{_ceil2(fastest.predicted_ms)}ms or more", device, fastest)
     chosen = feasible[0]
     # The runner-up is the best option of *another variant*: what the user would get if this kind
     # of file were ruled out (another sub-network of the same variant says little).
     runner_up = next((c for c in feasible if c.variant != chosen.variant), None)
     return Choice(device, budget, chosen, _reason(chosen, runner_up, allowed, budget, device), runner_up)
+
+
+def _fixed(c: Candidate, budget: Budget) -> str:
+    """Why a prediction is not at the budget's length: the file pads every sentence to seq_len."""
+    if budget.length is None or c.length == budget.length:
+        return ""
+    return f" (a fixed-length file: every sentence runs at {c.length} tokens)"
 
 
 def _ceil2(ms: float) -> str:
@@ -109,7 +118,7 @@ def _ceil2(ms: float) -> str:
 def _reason(chosen: Candidate, runner_up: Candidate | None, allowed: list[Candidate], budget: Budget,
             device: str) -> str:
     parts = [f"most accurate within {budget} on {device}: dev accuracy {_pct(chosen.dev_accuracy)}, "
-             f"{chosen.predicted_ms:.2f} ms predicted"]
+             f"{chosen.predicted_ms:.2f} ms predicted{_fixed(chosen, budget)}"]
     better = [c for c in allowed if c.dev_accuracy > chosen.dev_accuracy]
     if better:
         best = min(better, key=Candidate.rank)
@@ -124,8 +133,10 @@ def _reason(chosen: Candidate, runner_up: Candidate | None, allowed: list[Candid
 
 
 def candidates(rows: list[dict], profile: DeviceProfile, fit: LatencyFit, cfg: EncoderConfig, seq_len: int,
-               variants: tuple[Variant, ...]) -> list[Candidate]:
-    """One candidate per table row x variant of the row's precision that has a latency fit.
+               variants: tuple[Variant, ...], length: int | None = None) -> list[Candidate]:
+    """One candidate per table row x variant of the row's precision that has a latency fit, predicted
+    for one sentence of `length` tokens (None: seq_len): a length-adaptive file runs it at that length,
+    a fixed-length file pads it to seq_len (Variant.run_length).
 
     The row's dev accuracy stands for every variant of its precision (each passes its export
     gate, or its artifact is not written); a variant whose file of this slice failed its gate is
@@ -143,14 +154,15 @@ def candidates(rows: list[dict], profile: DeviceProfile, fit: LatencyFit, cfg: E
                     or variant.key in failed):
                 continue
             size = estimated_bytes(cfg, subnet, variant)
+            runs_at = variant.run_length(seq_len, length)
             out.append(Candidate(subnet.width, subnet.depth, variant, float(row["dev_accuracy"]),
-                                 predict_ms(fit, profile, variant, cfg, subnet, seq_len), size))
+                                 predict_ms(fit, profile, variant, cfg, subnet, runs_at), size, runs_at))
     return out
 
 
 def select(rows: list[dict], profile: DeviceProfile, budget: Budget, fit: LatencyFit, cfg: EncoderConfig,
            seq_len: int, variants: tuple[Variant, ...], size_cap: int | None = None) -> Choice:
-    found = candidates(rows, profile, fit, cfg, seq_len, variants)
+    found = candidates(rows, profile, fit, cfg, seq_len, variants, budget.length)
     if not found:
         have = ", ".join(f"{b}/{v}" for b, v in fit.keys()) or "none"
         raise UserError(f"no table row can be predicted on {profile.name}: variants "

@@ -116,20 +116,21 @@ def _pareto_axes(ax, points: list[Point], plot: str, panel: str, xlabel: str, ti
 
 
 def predicted_figure(rows: list[dict]):
-    """Measured (x) against predicted (y) latency with the +-10 % band; one colour per runtime."""
+    """Measured (x: `measured_ms`, the median at a fixed length or the mean at real lengths) against
+    predicted (y) latency with the +-10 % band; one colour per runtime."""
     fig, ax = _figure()
-    hi = 1.1 * max(max(r["median_ms"], r["predicted_ms"]) for r in rows)
+    hi = 1.1 * max(max(r["measured_ms"], r["predicted_ms"]) for r in rows)
     line = [0.0, hi]
     ax.fill_between(line, [0.9 * v for v in line], [1.1 * v for v in line], color="0.88", label="±10 %")
     ax.plot(line, line, "k-", lw=0.7)
     for r in rows:
-        artist = ax.scatter([r["median_ms"]], [r["predicted_ms"]], s=40, c=COLOURS.get(_runtime(r["system"])),
-                            marker="o" if r["seq_len"] <= 64 else "s", edgecolors="black", linewidths=0.4, zorder=3)
+        artist = ax.scatter([r["measured_ms"]], [r["predicted_ms"]], s=40, c=COLOURS.get(_runtime(r["system"])),
+                            marker="^" if r.get("lengths") == "real" else "o" if r["seq_len"] <= 64 else "s", edgecolors="black", linewidths=0.4, zorder=3)
         artist.set_gid(f"predicted-{point_id(r['system'], panel_of(r))}")
-        ax.annotate(f"{r['system']} s{r['seq_len']}", (r["median_ms"], r["predicted_ms"]), textcoords="offset points",
+        ax.annotate(f"{r['system']} {panel_of(r)}", (r["measured_ms"], r["predicted_ms"]), textcoords="offset points",
                     xytext=(4, 2), fontsize=6)
-    ax.set(xlabel="measured median ms", ylabel="predicted ms (host fit)", xlim=(0, hi), ylim=(0, hi),
-           title="latency model: predicted vs measured (circles seq 64, squares seq 128)")
+    ax.set(xlabel="measured ms", ylabel="predicted ms (host fit)", xlim=(0, hi), ylim=(0, hi),
+           title="latency model: predicted vs measured (circles seq 64, squares 128, triangles real lengths)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
     return fig

@@ -48,6 +48,7 @@ def test_benchmark_json_has_the_profile_import_shape(java_host, tmp_path):
         own = [9, 5, 14, 7, 30, 6]
         adaptive = "input_lengths" in art and art["input_lengths"] != "fixed"
         assert row["lengths"] == ([min(n, 16) for n in own] if adaptive else [manifest["seq_len"]] * 6), row
+        assert row["times_ms"] == [4.0, 3.0, 5.0, 3.5, 9.0, 3.2], row  # one per run, in the lengths' order
 
 
 def test_benchmark_json_round_trips_through_profile_import(java_host, tmp_path):
@@ -76,6 +77,7 @@ def test_benchmark_json_round_trips_through_profile_import(java_host, tmp_path):
     assert result["profile"] == "pixel-8" and not result["skipped"], result["skipped"]
     assert set(result["scale"]) == {f"{b}/{p}" for b, p in measured}, result["scale"]
     assert len(result["rows"]) == len(report["rows"]) and all(r["measured_ms"] == 3.75 for r in result["rows"])
+    assert all(r["runs_fitted"] == 6 for r in result["rows"])  # each run predicted at the length it fed
     assert Path(result["path"]).is_relative_to(tmp_path / "config")
     # The fitted profile is the one `query` now uses: its scale reproduces the phone's timings.
     shown = cli("profile", "show", "pixel-8", "--json")

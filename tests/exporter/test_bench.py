@@ -122,6 +122,13 @@ def test_bench_rows_get_the_host_prediction_of_their_full_size_file():
     unfitted = [f"{b}-{v}" for b, v in (("executorch", "ternary"), ("tflite", "ternary")) if (b, v) not in fit.keys()]
     assert all(predict(name, 64) is None for name in unfitted)
     assert origin.startswith("host fit of")
+    # at real lengths: the mean of per-length predictions; a fixed-length file costs seq_len per sentence
+    lengths = [10, 20, 30]
+    et = find_variant("executorch", "int8-dynamic")
+    mean = sum(predict_ms(fit, load_profile("host"), et, cfg, FULL, n) for n in lengths) / 3
+    assert predict("executorch-int8-dynamic", 64, lengths) == pytest.approx(mean, rel=1e-3)
+    assert predict("executorch-int8-dynamic", 64, lengths) < predict("executorch-int8-dynamic", 64)
+    assert predict("tflite-int8-dynamic", 64, lengths) == predict("tflite-int8-dynamic", 64)
 
 
 def test_fixed_length_input_is_all_real_tokens_so_length_adaptive_files_run_at_seq_len():

@@ -31,3 +31,10 @@ def test_budget_is_frozen_and_positive():
     with pytest.raises(UserError):
         Budget(0.0)
     assert str(b) == "5 ms"
+
+
+def test_a_budget_may_state_the_sentence_length_it_applies_at():
+    assert parse_budget("5ms", 42) == Budget(5.0, 42) and str(Budget(5.0, 42)) == "5 ms at 42 tokens"
+    assert parse_budget(Budget(5.0), 30) == Budget(5.0, 30) and parse_budget(Budget(5.0, 30)) == Budget(5.0, 30)
+    with pytest.raises(UserError, match="budget length 0 must be at least 1 token"):
+        Budget(5.0, 0)

@@ -102,3 +102,15 @@ def test_export_plan_leaves_out_a_profile_no_option_fits(synthetic_fit, table_ro
     assert all(c == commands.query(c["device"], budget, table_rows) for c in choices)  # query agrees
     with pytest.raises(UserError, match="no android profile fits"):
         commands.plan_for_target("android", f"{lo / 2:.4f}ms", table_rows)
+
+
+def test_query_and_export_agree_at_a_stated_length_and_say_it(synthetic_fit, table_rows):
+    chosen, _ = commands.plan_for_target("android", "3ms", table_rows, length=24)
+    for c in chosen:
+        assert c == commands.query(c["device"], "3ms", table_rows, family=c["family"], length=24)
+        assert c["budget_length"] == 24 and "within 3 ms at 24 tokens" in c["reason"]
+        assert c["predicted_at_length"] == (24 if c["family"] == "executorch" else 64)
+    at_seq_len, _ = commands.plan_for_target("android", "3ms", table_rows)
+    shorter = {(c["device"], c["family"]): c["dev_accuracy"] for c in chosen}
+    # a budget met by one short sentence buys at least the accuracy of one met at 64 tokens
+    assert all(shorter.get((c["device"], c["family"]), 0) >= c["dev_accuracy"] for c in at_seq_len)

@@ -76,3 +76,28 @@ def test_bad_files_are_named(content, message, tmp_path, synthetic_fit):
     path.write_text(content)
     with pytest.raises(UserError, match=message):
         import_measurements(path)
+
+
+def test_runs_at_their_own_lengths_fit_the_per_length_model(synthetic_fit, config_dir, tmp_path):
+    """The app times a length-adaptive file on each sentence at its own length and writes one
+    (length, ms) pair per run: each run is predicted at its length, so a phone 2x the model at every
+    length gets factor 2 and every row's mean predicted exactly; read at seq_len, the same runs
+    would be judged against 64-token predictions."""
+    base, variant = load_profile("pixel-8"), find_variant("executorch", "int8-dynamic")
+    rows = []
+    for w, d in [(1.0, 1.0), (0.5, 0.5)]:
+        lengths = [9, 14, 22, 31, 40, 64]
+        times = [round(2.0 * predict_ms(synthetic_fit, base, variant, CFG, SubnetSpec(w, d), n, use_scale=False), 4)
+                 for n in lengths]
+        rows.append({"backend": "executorch", "precision": "int8", "variant": "int8-dynamic", "width": w, "depth": d,
+                     "seq_len": 64, "measured_ms": sorted(times)[3], "lengths": lengths, "times_ms": times})
+    result = import_measurements(_report(tmp_path, rows))
+    print(f"\nper-length import: scale {result['scale']}, rows {result['rows']}")
+    assert result["scale"]["executorch/int8-dynamic"] == pytest.approx(2.0, rel=1e-3)
+    assert all(abs(r["error_pct"]) < 0.1 and r["runs_fitted"] == 6 for r in result["rows"])
+    rows[0]["times_ms"] = rows[0]["times_ms"][:-1]
+    with pytest.raises(UserError, match="has 6 lengths and 5 times_ms; expected one of each per run"):
+        import_measurements(_report(tmp_path, rows))
+    rows[0]["times_ms"], rows[0]["lengths"] = rows[1]["times_ms"], [9, 14, 22, 31, 40, 65]
+    with pytest.raises(UserError, match=r"lengths outside 1..64 \(\[65\]\)"):
+        import_measurements(_report(tmp_path, rows))

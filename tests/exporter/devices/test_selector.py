@@ -138,3 +138,28 @@ def test_a_variant_whose_file_failed_its_gate_is_no_candidate_and_the_next_one_i
     assert "failed_variants" not in marked[2] and "failed_variants" not in rows[0]  # other slices, and the input, untouched
     again = select(marked, *args).chosen
     assert (again.width, again.depth, again.variant.name) == (1.0, 1.0, "ternary-int4")
+
+
+def test_a_length_adaptive_file_is_predicted_at_the_budget_length_a_fixed_one_at_seq_len(synthetic_fit):
+    """ExecuTorch files take any length (Variant.adaptive_length): a 20-token sentence costs 20 tokens.
+    A fixed-length file pads it to seq_len, so a budget at 20 tokens helps only the adaptive file."""
+    from exporter.devices.latency import predict_ms
+    from exporter.model.subnet import SubnetSpec
+
+    profile, cfg, full = load_profile("pixel-8"), EncoderConfig(), SubnetSpec(1.0, 1.0)
+    et, lite = V("executorch", "int8"), V("tflite", "int8")
+    assert et.adaptive_length and not lite.adaptive_length and not V("executorch", "ternary").adaptive_length
+    at = {(v.key, n): predict_ms(synthetic_fit, profile, v, cfg, full, n) for v in (et, lite) for n in (20, 64)}
+    rows = [{"width": 1.0, "depth": 1.0, "precision": "int8", "dev_accuracy": 0.85}]
+    budget = Budget(round((at["executorch/int8", 20] + at["executorch/int8", 64]) / 2, 3), 20)
+    print(f"\nfull int8 on pixel-8: ExecuTorch {at['executorch/int8', 20]:.2f} ms at 20 tokens, "
+          f"{at['executorch/int8', 64]:.2f} at 64; TFLite {at['tflite/int8', 64]:.2f} at 64, budget {budget}")
+    chosen = select(rows, profile, budget, synthetic_fit, cfg, 64, (et,)).chosen
+    assert (chosen.length, chosen.predicted_ms) == (20, at["executorch/int8", 20])
+    assert chosen.to_dict()["predicted_at_length"] == 20
+    choice = select(rows, profile, budget, synthetic_fit, cfg, 64, (et,)).to_dict()
+    assert choice["budget_length"] == 20 and "within" in choice["reason"] and "at 20 tokens" in choice["reason"]
+    with pytest.raises(UserError, match=r"at 64 tokens\)"):  # the fixed file: every sentence runs at 64
+        select(rows, profile, Budget(budget.ms, 20), synthetic_fit, cfg, 64, (lite,))
+    with pytest.raises(UserError, match="fastest is w1-d1-int8-executorch"):  # at seq_len the adaptive one is over too
+        select(rows, profile, Budget(budget.ms, 64), synthetic_fit, cfg, 64, (et,))

@@ -12,9 +12,10 @@ import java.util.Map;
  *  "rows": [{"backend", "precision", "variant", "width", "depth", "seq_len", "measured_ms"}, ...]}.
  * device.name is the slug of the model ("pixel-7"), usable as a new profile name.
  *
- * measured_ms is the median of the timed runs; the extra row fields (runs, p90_ms, mean_ms, path,
- * and lengths: the tokens each run fed, its own length for a length-adaptive file, else seq_len)
- * are additions the importer may ignore. The host test writes a sample with this class.
+ * measured_ms is the median of the timed runs; lengths are the tokens each run fed (its own length
+ * for a length-adaptive file, else seq_len) and times_ms each run's latency, in the same order: the
+ * importer fits the latency model per length from those pairs. runs, p90_ms, mean_ms and path are
+ * for people. The host test writes a sample with this class.
  */
 public final class BenchmarkReport {
     private final Map<String, Object> device = new LinkedHashMap<>();
@@ -55,6 +56,11 @@ public final class BenchmarkReport {
             fed.add(n);
         }
         row.put("lengths", fed);
+        List<Object> times = new ArrayList<>();
+        for (double t : timesMs) {
+            times.add(round(t));
+        }
+        row.put("times_ms", times);
         row.put("path", artifact.path);
         rows.add(row);
     }
