@@ -72,6 +72,13 @@ def calibrate(module, spec: LowerSpec, limit: int = 256, desc: str = "calibrate"
         module(torch.from_numpy(ids.copy()), torch.from_numpy(mask.copy()))
 
 
+def length_dims(seq_len: int) -> dict:
+    """`dynamic_shapes` for torch.export of forward(ids, mask): dim 1 of both is the length,
+    MIN_LENGTH..seq_len (the files of both backends that take any length are exported with it)."""
+    seq = torch.export.Dim("seq", min=MIN_LENGTH, max=seq_len)
+    return {"ids": {1: seq}, "mask": {1: seq}}
+
+
 def at_own_length(ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One sentence [1, seq_len] without its padding (tokens are left-aligned)."""
     n = max(MIN_LENGTH, int(mask.sum()))

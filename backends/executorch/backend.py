@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from backends.base import LowerSpec, Lowered, calibrate
+from backends.base import LowerSpec, Lowered, calibrate, length_dims
 from backends.executorch.delegates import count_delegated_ops, undelegated_op_names
 from backends.executorch.layer_norm import LinearMeanLayerNorm, with_linear_mean_layer_norms
-from backends.executorch.lengths import constant_methods, length_dims
+from backends.executorch.lengths import constant_methods
 from backends.executorch.passes import PASSES
 from backends.int8_embedding import with_int8_word_table
 from backends.int8_scope import apply_scope, module_list

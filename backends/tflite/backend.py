@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from backends.base import LowerSpec, Lowered, calibrate
+from backends.base import LowerSpec, Lowered, at_own_length, calibrate, length_dims
 from backends.int8_embedding import with_int8_word_table
 from backends.int8_scope import module_list, node_predicate
 from backends.tflite.inspect import float_ops, int16_ops, op_counts
+from backends.tflite.lengths import convert_any_length, with_mean_layer_norms
 from exporter.errors import unknown_choice
 
 INT8_MODES = ("static", "dynamic", "full")
@@ -46,29 +47,35 @@ class TFLiteBackend:
 
             return lower_ternary(model, spec)
         if spec.precision == "fp32":
-            data = litert_torch.convert(model, example).model_content()
-            return Lowered(data, self.name, "fp32", "none (fp32)", op_counts(data))
+            data = convert_any_length(with_mean_layer_norms(model), spec)
+            return Lowered(data, self.name, "fp32", "none (fp32)", op_counts(data), max_len=spec.seq_len)
         mode = spec.option("int8_mode", "static")
         if mode not in INT8_MODES:
             raise unknown_choice("int8_mode", mode, INT8_MODES)
         model = with_int8_word_table(model)
         if mode == "static":
-            data = _convert_int8(model, spec)
+            data = _convert_int8(with_mean_layer_norms(model), spec)
             if spec.option("int8_float_modules", "ffn_out"):
                 # The Linears kept off static activations still store int8 weights (dynamic-range, as
                 # in the int8-dynamic file): ai-edge-quantizer rewrites only the FCs left in float;
                 # full size 33.8 -> ~23 MB.
                 data = _dynamic_int8(data)
-        else:  # both ai-edge-quantizer modes rewrite the converted fp32 flatbuffer
+        elif mode == "dynamic":  # ai-edge-quantizer rewrites the converted fp32 flatbuffer
+            data = _dynamic_int8(convert_any_length(with_mean_layer_norms(model), spec))
+        else:
+            # Fixed length: full_integer's rules name the ops of the static graph's native LayerNorm.
             from backends.tflite.full_integer import quantize_full_integer
 
-            fp32 = litert_torch.convert(model, example).model_content()
-            data = _dynamic_int8(fp32) if mode == "dynamic" else quantize_full_integer(fp32, spec)
+            data = quantize_full_integer(litert_torch.convert(model, example).model_content(), spec)
         fallbacks = tuple(f"{what}: {', '.join(f'{k} x{v}' for k, v in ops.items())}"
                           for what, ops in (("ops left in float", float_ops(data)),
                                             ("ops on 16-bit activations", int16_ops(data) if mode == "full" else {}))
                           if ops)
-        return Lowered(data, self.name, "int8", _scheme(mode, spec), op_counts(data), fallbacks)
+        if mode == "full":
+            fallbacks += (f"fixed length {spec.seq_len}: the full-integer recipe is written for the fixed-length "
+                          f"graph, so sentences are padded to it",)
+        return Lowered(data, self.name, "int8", _scheme(mode, spec), op_counts(data), fallbacks,
+                       max_len=None if mode == "full" else spec.seq_len)
 
     def load(self, path: Path, threads: int = 2):
         from backends.tflite.ternary.payload import OP_NAME
@@ -119,14 +126,15 @@ def _convert_int8(model: torch.nn.Module, spec: LowerSpec) -> bytes:
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     example = spec.example_inputs()
-    graph = torch.export.export(model, example, strict=False).module()
+    graph = torch.export.export(model, example, dynamic_shapes=length_dims(spec.seq_len), strict=False).module()
     config = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=False)
     wanted = node_predicate(spec.option("int8_scope", "linear"), module_list(spec.option("int8_float_modules", "ffn_out")))
     quantizer = _filtered_quantizer(config, wanted)
     prepared = prepare_pt2e(graph, quantizer)
-    calibrate(prepared, spec, limit=256, desc="calibrate int8 (tflite)")
+    # each sentence at its own length, as the file will run it: padding would skew the ranges
+    calibrate(prepared, spec, limit=256, desc="calibrate int8 (tflite)", own_length=True)
     converted = convert_pt2e(prepared, fold_quantize=False)
-    return litert_torch.convert(converted, example, quant_config=QuantConfig(pt2e_quantizer=quantizer)).model_content()
+    return convert_any_length(converted, spec, quant_config=QuantConfig(pt2e_quantizer=quantizer))
 
 
 def _filtered_quantizer(config, wanted):
@@ -148,7 +156,9 @@ def _filtered_quantizer(config, wanted):
 
 
 class TFLiteRunner:
-    """ai_edge_litert Interpreter; int32 inputs; an int8 output is dequantized with its own scale."""
+    """ai_edge_litert Interpreter; int32 inputs; an int8 output is dequantized with its own scale.
+    A file whose input length is dynamic (-1 in its signature) runs each sentence at its own length:
+    the interpreter is resized when the length changes; `adaptive` says which kind of file it is."""
 
     def __init__(self, path: Path, threads: int):
         from ai_edge_litert.interpreter import Interpreter
@@ -157,12 +167,21 @@ class TFLiteRunner:
         self.interpreter.allocate_tensors()
         inputs = sorted(self.interpreter.get_input_details(), key=lambda d: d["name"])
         self.inputs = [(d["index"], d["dtype"]) for d in inputs]
+        self.adaptive = any(-1 in d["shape_signature"] for d in inputs)
+        self.length = int(inputs[0]["shape"][1])  # what the interpreter is allocated for now
         out = self.interpreter.get_output_details()[0]
         self.output = out["index"]
         scale, zero = out["quantization"]
         self.dequant = (scale, zero) if out["dtype"] in (np.int8, np.uint8) and scale else None
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        if self.adaptive:
+            ids, mask = at_own_length(ids, mask)
+            if ids.shape[1] != self.length:
+                for index, _ in self.inputs:
+                    self.interpreter.resize_tensor_input(index, list(ids.shape), strict=True)
+                self.interpreter.allocate_tensors()
+                self.length = ids.shape[1]
         for (index, dtype), value in zip(self.inputs, (ids, mask)):
             self.interpreter.set_tensor(index, np.ascontiguousarray(value, dtype=dtype))
         self.interpreter.invoke()

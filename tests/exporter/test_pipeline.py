@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from backends.registry import find_variant
 from exporter.cli import _export_summary
 from exporter.data.lengths import LengthStats
 from exporter.errors import UserError
@@ -33,7 +34,8 @@ def test_the_budget_applies_at_the_p90_training_length_unless_told(inputs):
     choices, infeasible, _ = _choose(spec, ROWS, inputs, teacher)
     for c in choices + infeasible:
         assert c["budget_length"] == 36, c
-    assert all(c["predicted_at_length"] == (36 if c["family"] == "executorch" else 64) for c in choices)
+    assert all(c["predicted_at_length"] == (36 if find_variant(c["backend"], c["variant"]).adaptive_length else 64)
+               for c in choices)
     told = ExportSpec(budget="4ms", budget_length=64)
     at_64, _, _ = _choose(told, ROWS, inputs, teacher)
     assert {c["budget_length"] for c in at_64} == {64}

@@ -8,7 +8,7 @@ import torch
 
 from backends.executorch.delegates import count_delegated_ops
 from backends.executorch.ternary_int4 import Int4TernaryLinear, int4_codes, int4_linear_weights, with_int4_linears
-from backends.registry import get_backend
+from backends.registry import find_variant, get_backend
 from exporter.model.subnet import SubnetSpec
 from exporter.verify import THRESHOLDS
 from tests.backends.lowering import frozen_ternary, lower_and_compare
@@ -29,6 +29,9 @@ def test_int4_pte_runs_on_stock_xnnpack_with_exact_ternary_weights(tiny_model, t
     figures = (f"int4 .pte: SQNR {parity.sqnr_db:.1f} dB, max diff {parity.max_abs_diff:.2e} on logits of scale "
                f"{scale:.2e}, agreement {parity.label_agreement:.3f}, delegates {lowered.delegates}")
     print("\n" + figures)
+
+    # Any length up to seq_len, as the variant table tells the selector.
+    assert lowered.max_len == ids.shape[1] and find_variant("executorch", "ternary-int4").adaptive_length
 
     # No custom delegate anywhere: the stock runtime + XNNPACK runs the file.
     assert b"DynaedgeTernaryBackend" not in lowered.data

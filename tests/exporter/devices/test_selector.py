@@ -141,25 +141,26 @@ def test_a_variant_whose_file_failed_its_gate_is_no_candidate_and_the_next_one_i
 
 
 def test_a_length_adaptive_file_is_predicted_at_the_budget_length_a_fixed_one_at_seq_len(synthetic_fit):
-    """ExecuTorch files take any length (Variant.adaptive_length): a 20-token sentence costs 20 tokens.
-    A fixed-length file pads it to seq_len, so a budget at 20 tokens helps only the adaptive file."""
+    """A length-adaptive file (Variant.adaptive_length) runs a 20-token sentence at 20 tokens; a
+    fixed-length one pads it to seq_len, so a budget at 20 tokens helps only the adaptive file."""
+    from dataclasses import replace
+
     from exporter.devices.latency import predict_ms
     from exporter.model.subnet import SubnetSpec
 
     profile, cfg, full = load_profile("pixel-8"), EncoderConfig(), SubnetSpec(1.0, 1.0)
-    et, lite = V("executorch", "int8"), V("tflite", "int8")
-    assert et.adaptive_length and not lite.adaptive_length and not V("executorch", "ternary").adaptive_length
-    at = {(v.key, n): predict_ms(synthetic_fit, profile, v, cfg, full, n) for v in (et, lite) for n in (20, 64)}
+    adaptive = V("executorch", "int8")
+    fixed = replace(adaptive, adaptive_length=False)  # the same file with a fixed [1, 64] input
+    assert adaptive.adaptive_length and not V("executorch", "ternary").adaptive_length
+    at = {n: predict_ms(synthetic_fit, profile, adaptive, cfg, full, n) for n in (20, 64)}
     rows = [{"width": 1.0, "depth": 1.0, "precision": "int8", "dev_accuracy": 0.85}]
-    budget = Budget(round((at["executorch/int8", 20] + at["executorch/int8", 64]) / 2, 3), 20)
-    print(f"\nfull int8 on pixel-8: ExecuTorch {at['executorch/int8', 20]:.2f} ms at 20 tokens, "
-          f"{at['executorch/int8', 64]:.2f} at 64; TFLite {at['tflite/int8', 64]:.2f} at 64, budget {budget}")
-    chosen = select(rows, profile, budget, synthetic_fit, cfg, 64, (et,)).chosen
-    assert (chosen.length, chosen.predicted_ms) == (20, at["executorch/int8", 20])
-    assert chosen.to_dict()["predicted_at_length"] == 20
-    choice = select(rows, profile, budget, synthetic_fit, cfg, 64, (et,)).to_dict()
-    assert choice["budget_length"] == 20 and "within" in choice["reason"] and "at 20 tokens" in choice["reason"]
-    with pytest.raises(UserError, match=r"at 64 tokens\)"):  # the fixed file: every sentence runs at 64
-        select(rows, profile, Budget(budget.ms, 20), synthetic_fit, cfg, 64, (lite,))
+    budget = Budget(round((at[20] + at[64]) / 2, 3), 20)
+    print(f"\nfull int8 on pixel-8: {at[20]:.2f} ms at 20 tokens, {at[64]:.2f} at 64; budget {budget}")
+    choice = select(rows, profile, budget, synthetic_fit, cfg, 64, (adaptive,))
+    assert (choice.chosen.length, choice.chosen.predicted_ms) == (20, at[20])
+    d = choice.to_dict()
+    assert d["predicted_at_length"] == 20 and d["budget_length"] == 20 and "at 20 tokens" in d["reason"]
+    with pytest.raises(UserError, match=r"every sentence runs at 64 tokens\)"):
+        select(rows, profile, budget, synthetic_fit, cfg, 64, (fixed,))
     with pytest.raises(UserError, match="fastest is w1-d1-int8-executorch"):  # at seq_len the adaptive one is over too
-        select(rows, profile, Budget(budget.ms, 64), synthetic_fit, cfg, 64, (et,))
+        select(rows, profile, Budget(budget.ms, 64), synthetic_fit, cfg, 64, (adaptive,))
