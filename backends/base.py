@@ -11,7 +11,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-MIN_LENGTH = 2  # [CLS] and [SEP]: the shortest tokenized sentence
+from backends.lengths import MIN_LENGTH  # noqa: F401  (re-exported: backends and the pipeline read it here)
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class Lowered:
     fallbacks: tuple[str, ...] = ()          # anything not lowered as asked, and why
     output_scale: float | None = None        # quantized int8 outputs are dequantized by the runner
     max_len: int | None = None               # accepts any length MIN_LENGTH..max_len; None: exactly seq_len
+    buckets: tuple[int, ...] = ()            # a length runs padded to the first bucket >= it (one graph each)
 
 
 class Runner(Protocol):

@@ -8,6 +8,8 @@ entry plus its lowering code.
 
 from dataclasses import dataclass
 
+from backends.lengths import bucket_for, bucket_lengths
+
 
 @dataclass(frozen=True)
 class Runtime:
@@ -26,6 +28,7 @@ RUNTIMES = {r.name: r for r in (
     Runtime("litert+ternary", "litert", True, "LiteRT + DYNAEDGE_TERNARY_FC"),
 )}
 FAMILIES = ("executorch", "litert")
+LENGTH_KINDS = ("fixed", "any", "buckets")
 
 
 @dataclass(frozen=True)
@@ -57,13 +60,15 @@ class Variant:
     default: bool = False             # written by a plain `export --precision P`
     weight_bytes: float | None = None  # bytes per Linear weight if not the precision's
     table_bytes: float = 4.0          # bytes per word-table entry (the file's largest tensor)
-    # The file takes any length up to seq_len, so a sentence runs at its own length; else every
-    # sentence is padded to seq_len (and costs seq_len).
-    adaptive_length: bool = False
+    # How a sentence shorter than seq_len runs: "fixed" padded to seq_len (and costs seq_len); "any"
+    # at its own length; "buckets" padded to the first of the file's bucket lengths that holds it
+    # (backends.base.bucket_lengths: one graph per bucket, weights stored once).
+    lengths: str = "fixed"
 
     def __post_init__(self):
         assert self.precision in PRECISIONS, self.precision
         assert self.runtime in RUNTIMES, self.runtime
+        assert self.lengths in LENGTH_KINDS, self.lengths
 
     @property
     def name(self) -> str:
@@ -91,11 +96,17 @@ class Variant:
     def peak(self) -> str:
         return PRECISIONS[self.precision].peak
 
+    @property
+    def adaptive_length(self) -> bool:
+        """A short sentence costs less than seq_len (own length or its bucket)."""
+        return self.lengths != "fixed"
+
     def run_length(self, seq_len: int, length: int | None) -> int:
         """The tokens a sentence of `length` costs in this file (None: a full seq_len sentence)."""
-        if length is None or not self.adaptive_length:
+        if length is None or self.lengths == "fixed":
             return seq_len
-        return min(length, seq_len)
+        length = min(length, seq_len)
+        return bucket_for(length, bucket_lengths(seq_len)) if self.lengths == "buckets" else length
 
     def file_name(self, subnet_name: str) -> str:
         return f"{subnet_name}-{self.name}{self.suffix}"

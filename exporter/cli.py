@@ -15,7 +15,8 @@ from exporter.errors import ParityFailed, UserError
 
 
 BUDGET_LENGTH_HELP = ("tokens per sentence the budget applies at (default: the p90 length of the training "
-                      "sentences); a file that takes any length is predicted at N, a fixed-length file at its seq_len")
+                      "sentences); a .pte that takes any length is predicted at N, a bucketed .tflite at the "
+                      "bucket holding N, a fixed-length file at its seq_len")
 
 
 def _export_summary(result: dict) -> str:
@@ -33,7 +34,7 @@ def _export_summary(result: dict) -> str:
         at = result.get("budget", {}).get("length")
         if at:
             lines.append(f"budget {result['budget']['ms']:g} ms for one sentence of {at['tokens']} tokens ({at['source']}); "
-                         f"a fixed-length file runs every sentence at {result['seq_len']}")
+                         f"'tokens': what the file runs it at (its bucket, or {result['seq_len']} if fixed-length)")
         lines.append(f"{'device':<14}{'runtime':<12}{'file':<30}{'MB':>7}{'dev':>8}{'pred ms':>9}{'tokens':>7}"
                      f"{'budget':>9}")
         for c in result["choices"]:

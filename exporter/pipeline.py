@@ -175,9 +175,10 @@ def _write_bundle(spec: ExportSpec, inputs, manifest: Manifest, jobs, slices, ou
         name = job.file_name
         piece = slices.get(job)
         lowered, reused = _lower(backend, piece.model, job, spec, inputs, name)
-        if (lowered.max_len is not None) != job.variant.adaptive_length:  # the selector predicted the other way
-            raise RuntimeError(f"{name}: the variant table says adaptive_length={job.variant.adaptive_length}, "
-                               f"the lowered file takes {'any length' if lowered.max_len else 'one fixed length'}")
+        made = "fixed" if lowered.max_len is None else "buckets" if lowered.buckets else "any"
+        if made != job.variant.lengths:  # the selector predicted its latency for the other kind
+            raise RuntimeError(f"{name}: the variant table says lengths={job.variant.lengths!r}, the lowered "
+                               f"file's are {made!r}")
         crash_point(f"lowered:{name}")
         entry = _verify_and_place(backend, lowered, out, name, piece.reference, references, inputs.splits,
                                   spec.threads, job.variant.gate, spec.reuse)
@@ -296,6 +297,8 @@ def _verify_and_place(backend, lowered, out: Path, name: str, reference_model, r
              "fallbacks": list(lowered.fallbacks),
              # what the app may feed: any length up to max_len (the sentence unpadded), or exactly seq_len
              "input_lengths": "fixed" if lowered.max_len is None else f"{MIN_LENGTH}..{lowered.max_len}"}
+    if lowered.buckets:  # each length runs padded to the first of these that holds it
+        entry["length_buckets"] = list(lowered.buckets)
     key = verification_key(lowered.data, reference_model, splits)
     parity = load_verified(key) if reuse else None
     failures = None if parity is None else THRESHOLDS[gate].failures(Parity.from_dict(parity))

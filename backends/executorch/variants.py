@@ -9,18 +9,18 @@ SUFFIX = ".pte"
 
 VARIANTS = (
     Variant("executorch", "fp32", "", SUFFIX, "executorch", "fp32", "fp32, every op on XNNPACK", default=True,
-            adaptive_length=True),
+            lengths="any"),
     Variant("executorch", "int8", "", SUFFIX, "executorch", "int8",
             "static int8 activations calibrated on training sentences, per-channel int8 weights (XNNPACK)",
-            options=(("int8_mode", "static"),), default=True, table_bytes=1.0, adaptive_length=True),
+            options=(("int8_mode", "static"),), default=True, table_bytes=1.0, lengths="any"),
     Variant("executorch", "int8", "dynamic", SUFFIX, "executorch", "int8",
             "dynamic int8 activations (quantized per call), per-channel int8 weights (XNNPACK)",
-            options=(("int8_mode", "dynamic"),), table_bytes=1.0, adaptive_length=True),
+            options=(("int8_mode", "dynamic"),), table_bytes=1.0, lengths="any"),
     Variant("executorch", "ternary", "", SUFFIX, "executorch+ternary", "ternary",
             "2-bit ternary weights on our DynaedgeTernaryBackend delegate, int8 activations",
             options=(("ternary_storage", "delegate"),), default=True, table_bytes=0.25),
     Variant("executorch", "ternary", "int4", SUFFIX, "executorch", "ternary-fallback",
             "ternary weights as XNNPACK 4-bit per-channel codes {-7,0,7}, dynamic int8 activations (stock runtime)",
             options=(("ternary_storage", "int4"),), weight_bytes=0.5, table_bytes=0.25,
-            adaptive_length=True),
+            lengths="any"),
 )

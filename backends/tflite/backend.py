@@ -24,7 +24,8 @@ from backends.base import LowerSpec, Lowered, at_own_length, calibrate, length_d
 from backends.int8_embedding import with_int8_word_table
 from backends.int8_scope import module_list, node_predicate
 from backends.tflite.inspect import float_ops, int16_ops, op_counts
-from backends.tflite.lengths import convert_any_length, with_mean_layer_norms
+from backends.lengths import bucket_for, bucket_lengths
+from backends.tflite.lengths import convert_buckets, signature_lengths, signature_name
 from exporter.errors import unknown_choice
 
 INT8_MODES = ("static", "dynamic", "full")
@@ -47,23 +48,24 @@ class TFLiteBackend:
 
             return lower_ternary(model, spec)
         if spec.precision == "fp32":
-            data = convert_any_length(with_mean_layer_norms(model), spec)
-            return Lowered(data, self.name, "fp32", "none (fp32)", op_counts(data), max_len=spec.seq_len)
+            data = convert_buckets(model, spec)
+            return Lowered(data, self.name, "fp32", "none (fp32)", op_counts(data), max_len=spec.seq_len,
+                           buckets=bucket_lengths(spec.seq_len))
         mode = spec.option("int8_mode", "static")
         if mode not in INT8_MODES:
             raise unknown_choice("int8_mode", mode, INT8_MODES)
         model = with_int8_word_table(model)
         if mode == "static":
-            data = _convert_int8(with_mean_layer_norms(model), spec)
+            data = _convert_int8(model, spec)
             if spec.option("int8_float_modules", "ffn_out"):
                 # The Linears kept off static activations still store int8 weights (dynamic-range, as
                 # in the int8-dynamic file): ai-edge-quantizer rewrites only the FCs left in float;
                 # full size 33.8 -> ~23 MB.
                 data = _dynamic_int8(data)
         elif mode == "dynamic":  # ai-edge-quantizer rewrites the converted fp32 flatbuffer
-            data = _dynamic_int8(convert_any_length(with_mean_layer_norms(model), spec))
+            data = _dynamic_int8(convert_buckets(model, spec))
         else:
-            # Fixed length: full_integer's rules name the ops of the static graph's native LayerNorm.
+            # Fixed length: full_integer calibrates and names the ops of one serving_default graph.
             from backends.tflite.full_integer import quantize_full_integer
 
             data = quantize_full_integer(litert_torch.convert(model, example).model_content(), spec)
@@ -74,8 +76,9 @@ class TFLiteBackend:
         if mode == "full":
             fallbacks += (f"fixed length {spec.seq_len}: the full-integer recipe is written for the fixed-length "
                           f"graph, so sentences are padded to it",)
+        fixed = mode == "full"
         return Lowered(data, self.name, "int8", _scheme(mode, spec), op_counts(data), fallbacks,
-                       max_len=None if mode == "full" else spec.seq_len)
+                       max_len=None if fixed else spec.seq_len, buckets=() if fixed else bucket_lengths(spec.seq_len))
 
     def load(self, path: Path, threads: int = 2):
         from backends.tflite.ternary.payload import OP_NAME
@@ -131,10 +134,11 @@ def _convert_int8(model: torch.nn.Module, spec: LowerSpec) -> bytes:
     wanted = node_predicate(spec.option("int8_scope", "linear"), module_list(spec.option("int8_float_modules", "ffn_out")))
     quantizer = _filtered_quantizer(config, wanted)
     prepared = prepare_pt2e(graph, quantizer)
-    # each sentence at its own length, as the file will run it: padding would skew the ranges
+    # each sentence at its own length (traced with a dynamic length, so every bucket's graph comes
+    # from this one calibrated module); padding would skew the ranges
     calibrate(prepared, spec, limit=256, desc="calibrate int8 (tflite)", own_length=True)
     converted = convert_pt2e(prepared, fold_quantize=False)
-    return convert_any_length(converted, spec, quant_config=QuantConfig(pt2e_quantizer=quantizer))
+    return convert_buckets(converted, spec, quant_config=QuantConfig(pt2e_quantizer=quantizer))
 
 
 def _filtered_quantizer(config, wanted):
@@ -157,36 +161,45 @@ def _filtered_quantizer(config, wanted):
 
 class TFLiteRunner:
     """ai_edge_litert Interpreter; int32 inputs; an int8 output is dequantized with its own scale.
-    A file whose input length is dynamic (-1 in its signature) runs each sentence at its own length:
-    the interpreter is resized when the length changes; `adaptive` says which kind of file it is."""
+    A bucketed file (signatures s16, s32, ...: lengths.py) runs each sentence padded to the first
+    bucket that holds it; `buckets` says which kind of file it is (() = one fixed-length graph)."""
 
     def __init__(self, path: Path, threads: int):
         from ai_edge_litert.interpreter import Interpreter
 
         self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
-        self.interpreter.allocate_tensors()
-        inputs = sorted(self.interpreter.get_input_details(), key=lambda d: d["name"])
-        self.inputs = [(d["index"], d["dtype"]) for d in inputs]
-        self.adaptive = any(-1 in d["shape_signature"] for d in inputs)
-        self.length = int(inputs[0]["shape"][1])  # what the interpreter is allocated for now
-        out = self.interpreter.get_output_details()[0]
-        self.output = out["index"]
+        self.buckets = signature_lengths(self.interpreter.get_signature_list())
+        if self.buckets:
+            self.signatures = {n: self.interpreter.get_signature_runner(signature_name(n)) for n in self.buckets}
+            details = self.signatures[self.buckets[0]].get_input_details()
+            self.input_names = sorted(details)  # args_0 (ids), args_1 (mask): the runner feeds name order
+            out = next(iter(self.signatures[self.buckets[0]].get_output_details().values()))
+        else:
+            self.interpreter.allocate_tensors()
+            inputs = sorted(self.interpreter.get_input_details(), key=lambda d: d["name"])
+            self.inputs = [(d["index"], d["dtype"]) for d in inputs]
+            out = self.interpreter.get_output_details()[0]
+            self.output = out["index"]
         scale, zero = out["quantization"]
         self.dequant = (scale, zero) if out["dtype"] in (np.int8, np.uint8) and scale else None
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        if self.adaptive:
-            ids, mask = at_own_length(ids, mask)
-            if ids.shape[1] != self.length:
-                for index, _ in self.inputs:
-                    self.interpreter.resize_tensor_input(index, list(ids.shape), strict=True)
-                self.interpreter.allocate_tensors()
-                self.length = ids.shape[1]
-        for (index, dtype), value in zip(self.inputs, (ids, mask)):
-            self.interpreter.set_tensor(index, np.ascontiguousarray(value, dtype=dtype))
-        self.interpreter.invoke()
-        out = self.interpreter.get_tensor(self.output)
+        if self.buckets:
+            out = self._bucketed(ids, mask)
+        else:
+            for (index, dtype), value in zip(self.inputs, (ids, mask)):
+                self.interpreter.set_tensor(index, np.ascontiguousarray(value, dtype=dtype))
+            self.interpreter.invoke()
+            out = self.interpreter.get_tensor(self.output)
         if self.dequant:
             scale, zero = self.dequant
             return ((out.astype(np.float32) - zero) * scale).astype(np.float32)
         return out.astype(np.float32)
+
+    def _bucketed(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        ids, mask = at_own_length(ids, mask)
+        bucket = bucket_for(ids.shape[1], self.buckets)
+        fed = [np.zeros((1, bucket), np.int32) for _ in range(2)]
+        fed[0][:, :ids.shape[1]], fed[1][:, :ids.shape[1]] = ids, mask
+        result = self.signatures[bucket](**dict(zip(self.input_names, fed)))
+        return next(iter(result.values()))

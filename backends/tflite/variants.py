@@ -1,7 +1,7 @@
 """TFLite's variants: what `dynaedge export` can write as a .tflite (backends/variant.py).
 
-fp32, static and dynamic int8 take any length up to seq_len (lengths.py); full-integer and the
-ternary files are fixed-length.
+fp32, static and dynamic int8 hold one graph per length bucket (lengths.py); full-integer and
+the ternary files are fixed-length.
 """
 
 from backends.variant import Variant
@@ -9,13 +9,13 @@ from backends.variant import Variant
 SUFFIX = ".tflite"
 
 VARIANTS = (
-    Variant("tflite", "fp32", "", SUFFIX, "litert", "fp32", "fp32 (litert-torch)", default=True, adaptive_length=True),
+    Variant("tflite", "fp32", "", SUFFIX, "litert", "fp32", "fp32 (litert-torch)", default=True, lengths="buckets"),
     Variant("tflite", "int8", "", SUFFIX, "litert", "int8",
             "static int8 activations calibrated on training sentences, per-channel int8 weights",
-            options=(("int8_mode", "static"),), default=True, table_bytes=1.0, adaptive_length=True),
+            options=(("int8_mode", "static"),), default=True, table_bytes=1.0, lengths="buckets"),
     Variant("tflite", "int8", "dynamic", SUFFIX, "litert", "int8",
             "dynamic-range int8: per-channel int8 weights, activations quantized per call",
-            options=(("int8_mode", "dynamic"),), table_bytes=1.0, adaptive_length=True),
+            options=(("int8_mode", "dynamic"),), table_bytes=1.0, lengths="buckets"),
     Variant("tflite", "int8", "full", SUFFIX, "litert", "int8",
             "full-integer: integer ops, some on 16-bit activations; LayerNorm's SQUARED_DIFFERENCE float",
             options=(("int8_mode", "full"),), table_bytes=1.0),

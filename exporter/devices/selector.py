@@ -105,9 +105,11 @@ def choose(candidates: list[Candidate], budget: Budget, device: str = "", size_c
 
 
 def _fixed(c: Candidate, budget: Budget) -> str:
-    """Why a prediction is not at the budget's length: the file pads every sentence to seq_len."""
+    """Why a prediction is not at the budget's length: the file pads the sentence (to seq_len or its bucket)."""
     if budget.length is None or c.length == budget.length:
         return ""
+    if c.variant.lengths == "buckets":
+        return f" (padded to its {c.length}-token bucket)"
     return f" (a fixed-length file: every sentence runs at {c.length} tokens)"
 
 
@@ -135,8 +137,8 @@ def _reason(chosen: Candidate, runner_up: Candidate | None, allowed: list[Candid
 def candidates(rows: list[dict], profile: DeviceProfile, fit: LatencyFit, cfg: EncoderConfig, seq_len: int,
                variants: tuple[Variant, ...], length: int | None = None) -> list[Candidate]:
     """One candidate per table row x variant of the row's precision that has a latency fit, predicted
-    for one sentence of `length` tokens (None: seq_len): a length-adaptive file runs it at that length,
-    a fixed-length file pads it to seq_len (Variant.run_length).
+    for one sentence of `length` tokens (None: seq_len), at the length the file runs it at
+    (Variant.run_length: its own, its bucket's, or seq_len).
 
     The row's dev accuracy stands for every variant of its precision (each passes its export
     gate, or its artifact is not written); a variant whose file of this slice failed its gate is

@@ -1,5 +1,5 @@
-"""Length-adaptive files of both backends: one file runs each sentence at its own length up to
-seq_len, and at every length it matches the eager model on the same unpadded sentence."""
+"""Files of both backends that take any length up to seq_len (.pte: at its own length; .tflite:
+padded to its bucket), and at every length match the eager model on the same unpadded sentence."""
 
 import numpy as np
 import pytest
@@ -21,6 +21,7 @@ def test_one_file_runs_every_length_up_to_seq_len(tiny_model, tiny_inputs, tmp_p
     backend, variant = get_backend(backend_name), find_variant(backend_name, variant_name)
     lowered = backend.lower(tiny_model, LowerSpec(variant.precision, ids.shape[1], ids, mask, variant.options))
     assert lowered.max_len == ids.shape[1] and variant.adaptive_length  # what the selector assumes
+    assert lowered.buckets == ((4, 8, 16) if variant.lengths == "buckets" else ())
     path = tmp_path / f"model{backend.suffix}"
     path.write_bytes(lowered.data)
     runner = backend.load(path)
@@ -39,6 +40,13 @@ def test_one_file_runs_every_length_up_to_seq_len(tiny_model, tiny_inputs, tmp_p
         assert sqnr_db(own, out) >= floor_db, figures
         assert np.abs(own - in_padding).max() < 1e-5  # the eager model ignores padding: same reference
     print(f"\n{backend_name} {variant_name}, {len(lowered.data)} bytes: " + "; ".join(figures))
+    if variant_name == "fp32" and backend_name == "tflite":  # 3 graphs, weights stored once
+        import litert_torch
+
+        one = len(litert_torch.convert(tiny_model, LowerSpec("fp32", ids.shape[1], ids, mask).example_inputs())
+                  .model_content())
+        print(f"one fixed-length graph: {one} bytes; three buckets: {len(lowered.data) / one:.2f}x")
+        assert len(lowered.data) < 2 * one  # a copy of the weights per bucket would be ~3x
 
 
 def test_executorch_runner_reads_its_bound_and_refuses_longer(tiny_model, tiny_inputs, tmp_path):
@@ -55,6 +63,11 @@ def test_executorch_runner_reads_its_bound_and_refuses_longer(tiny_model, tiny_i
 
 def test_the_variant_table_says_which_files_take_any_length():
     """Checked against the lowered files above and in test_ternary_int4; the selector reads it."""
-    adaptive = {v.key for v in variants() if v.adaptive_length}
-    assert adaptive == {"executorch/fp32", "executorch/int8", "executorch/int8-dynamic", "executorch/ternary-int4",
-                        "tflite/fp32", "tflite/int8", "tflite/int8-dynamic"}
+    kinds = {v.key: v.lengths for v in variants() if v.lengths != "fixed"}
+    assert kinds == {"executorch/fp32": "any", "executorch/int8": "any", "executorch/int8-dynamic": "any",
+                     "executorch/ternary-int4": "any", "tflite/fp32": "buckets", "tflite/int8": "buckets",
+                     "tflite/int8-dynamic": "buckets"}
+    bucketed = find_variant("tflite", "int8-dynamic")
+    assert [bucketed.run_length(64, n) for n in (2, 16, 17, 33, 49, 64, 80, None)] == [16, 16, 32, 64, 64, 64, 64, 64]
+    assert [find_variant("executorch", "int8").run_length(64, n) for n in (2, 17, 80, None)] == [2, 17, 64, 64]
+    assert find_variant("tflite", "int8-full").run_length(64, 17) == 64

@@ -34,7 +34,7 @@ def test_the_budget_applies_at_the_p90_training_length_unless_told(inputs):
     choices, infeasible, _ = _choose(spec, ROWS, inputs, teacher)
     for c in choices + infeasible:
         assert c["budget_length"] == 36, c
-    assert all(c["predicted_at_length"] == (36 if find_variant(c["backend"], c["variant"]).adaptive_length else 64)
+    assert all(c["predicted_at_length"] == find_variant(c["backend"], c["variant"]).run_length(64, 36)
                for c in choices)
     told = ExportSpec(budget="4ms", budget_length=64)
     at_64, _, _ = _choose(told, ROWS, inputs, teacher)

@@ -31,7 +31,7 @@ def test_int4_pte_runs_on_stock_xnnpack_with_exact_ternary_weights(tiny_model, t
     print("\n" + figures)
 
     # Any length up to seq_len, as the variant table tells the selector.
-    assert lowered.max_len == ids.shape[1] and find_variant("executorch", "ternary-int4").adaptive_length
+    assert lowered.max_len == ids.shape[1] and find_variant("executorch", "ternary-int4").lengths == "any"
 
     # No custom delegate anywhere: the stock runtime + XNNPACK runs the file.
     assert b"DynaedgeTernaryBackend" not in lowered.data

@@ -110,7 +110,7 @@ def test_query_and_export_agree_at_a_stated_length_and_say_it(synthetic_fit, tab
     for c in chosen:
         assert c == commands.query(c["device"], "3ms", table_rows, family=c["family"], length=24)
         assert c["budget_length"] == 24 and "within 3 ms at 24 tokens" in c["reason"]
-        assert c["predicted_at_length"] == (24 if find_variant(c["backend"], c["variant"]).adaptive_length else 64)
+        assert c["predicted_at_length"] == find_variant(c["backend"], c["variant"]).run_length(64, 24)
     at_seq_len, _ = commands.plan_for_target("android", "3ms", table_rows)
     shorter = {(c["device"], c["family"]): c["dev_accuracy"] for c in chosen}
     # a budget met by one short sentence buys at least the accuracy of one met at 64 tokens
