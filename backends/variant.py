@@ -62,7 +62,7 @@ class Variant:
     table_bytes: float = 4.0          # bytes per word-table entry (the file's largest tensor)
     # How a sentence shorter than seq_len runs: "fixed" padded to seq_len (and costs seq_len); "any"
     # at its own length; "buckets" padded to the first of the file's bucket lengths that holds it
-    # (backends.base.bucket_lengths: one graph per bucket, weights stored once).
+    # (backends.lengths.bucket_lengths: one graph per bucket, weights stored once).
     lengths: str = "fixed"
 
     def __post_init__(self):

@@ -90,7 +90,7 @@ def run_bench(spec: BenchSpec) -> dict:
         if spec.real_lengths and seq_len == spec.seq_lens[0]:
             np.savez(real, ids=dev.ids, mask=dev.mask)
             dev_lengths = dev.mask.sum(1)
-            modes.append(("real", real, {"mean_tokens": round(float(dev.mask.sum(1).mean()), 2)}))
+            modes.append(("real", real, {"mean_tokens": round(float(dev_lengths.mean()), 2)}))
         for system in build_systems(teacher, inputs, seq_len, ternary):
             row = ({"system": system.name, "precision": system.precision, "seq_len": seq_len, "bytes": system.bytes,
                     "dev_accuracy": _dev_accuracy(system, dev, spec.threads, seq_len)} | _peer_fields(system))

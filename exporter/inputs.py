@@ -1,5 +1,6 @@
 """Resolve --model and --data into a loaded encoder, its tokenizer and the tokenized splits."""
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -26,9 +27,9 @@ class Inputs:
     seq_len: int
     truncation_rate: float  # over all splits
 
-    @property
+    @functools.cached_property
     def lengths(self) -> LengthStats:
-        """Tokens per training sentence (what --budget applies at, exporter.data.lengths)."""
+        """Tokens per training sentence (what --budget applies at, exporter.data.lengths); computed once."""
         return LengthStats.of_mask(self.splits.train.mask, self.seq_len)
 
     def describe_data(self) -> dict:

@@ -62,7 +62,7 @@ class ExportSpec:
         if isinstance(self.budget, str):  # bad budgets fail here, before any training
             object.__setattr__(self, "budget", parse_budget(self.budget))
         if self.budget_length is not None:
-            from backends.base import MIN_LENGTH
+            from backends.lengths import MIN_LENGTH
 
             if self.budget is None:
                 raise UserError(f"--budget-length {self.budget_length} needs --budget (the length a budget applies at)")

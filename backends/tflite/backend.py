@@ -73,10 +73,10 @@ class TFLiteBackend:
                           for what, ops in (("ops left in float", float_ops(data)),
                                             ("ops on 16-bit activations", int16_ops(data) if mode == "full" else {}))
                           if ops)
-        if mode == "full":
+        fixed = mode == "full"
+        if fixed:
             fallbacks += (f"fixed length {spec.seq_len}: the full-integer recipe is written for the fixed-length "
                           f"graph, so sentences are padded to it",)
-        fixed = mode == "full"
         return Lowered(data, self.name, "int8", _scheme(mode, spec), op_counts(data), fallbacks,
                        max_len=None if fixed else spec.seq_len, buckets=() if fixed else bucket_lengths(spec.seq_len))
 

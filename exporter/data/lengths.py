@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from backends.lengths import MIN_LENGTH
 from exporter.errors import UserError
 
 DEFAULT_QUANTILE = "p90"
@@ -56,8 +57,6 @@ class BudgetLength:
 
 def budget_length(stats: LengthStats | None, requested: int | None, seq_len: int) -> BudgetLength:
     """--budget-length if given (2..seq_len), else the p90 length of the training sentences."""
-    from backends.base import MIN_LENGTH
-
     if requested is not None:
         if not MIN_LENGTH <= requested <= seq_len:
             raise UserError(f"--budget-length {requested} is out of range; the files take {MIN_LENGTH}..{seq_len} "
