@@ -11,6 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
+from exporter.devices.preference import MAX_MB_HELP, SLACK_HELP
 from exporter.errors import ParityFailed, UserError
 
 
@@ -133,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--budget", help='latency budget per device, "5ms" | "5 ms" | "0.005s" | "5000us": choose '
                                     "sub-networks from the supernet (trained or reused) for every profile")
     e.add_argument("--budget-length", type=int, metavar="N", help=BUDGET_LENGTH_HELP)
+    e.add_argument("--accuracy-slack", type=float, metavar="POINTS", help=SLACK_HELP)
+    e.add_argument("--max-mb", type=float, metavar="MB", help=MAX_MB_HELP)
     e.add_argument("--device", help="one device profile instead of every profile of the target")
     e.add_argument("--recipe", default="quick", help="supernet recipe a --budget export chooses from")
     e.add_argument("--fresh", action="store_true", help="lower and verify every file again instead of reusing one "
@@ -142,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--device", required=True, help="a device profile (`dynaedge profile list`)")
     q.add_argument("--budget", required=True, help='"5ms", "5 ms", "0.005s" or "5000us"')
     q.add_argument("--budget-length", type=int, metavar="N", help=BUDGET_LENGTH_HELP)
+    q.add_argument("--accuracy-slack", type=float, metavar="POINTS", help=SLACK_HELP)
+    q.add_argument("--max-mb", type=float, metavar="MB", help=MAX_MB_HELP)
     q.add_argument("--bundle", help="take sub-networks from this bundle's manifest (default: the supernet table)")
     q.add_argument("--runtime", default="executorch", help="executorch (what the demo app runs) or litert")
     q.add_argument("--recipe", default="quick")

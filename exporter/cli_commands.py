@@ -96,11 +96,13 @@ def export(args) -> dict:
     from exporter.spec import ExportSpec, split_list
 
     from exporter.devices.budget import parse_budget
+    from exporter.devices.preference import Preference
 
     fields = {"target": args.target, "model": args.model, "data": args.data, "out": Path(args.out),
               "threads": args.threads, "device": args.device, "supernet_recipe": args.recipe,
               "custom_ops": args.custom_ops, "reuse": not args.fresh,
-              "budget": None if args.budget is None else parse_budget(args.budget), "budget_length": args.budget_length}
+              "budget": None if args.budget is None else parse_budget(args.budget), "budget_length": args.budget_length,
+              "preference": Preference.of(args.accuracy_slack, args.max_mb)}
     for name in ("backend", "precision", "variant"):
         chosen = split_list(getattr(args, name))
         if chosen is not None:
@@ -117,6 +119,7 @@ def query(args) -> dict:
     from exporter.devices.commands import query as choose
 
     from exporter.data.lengths import LengthStats, budget_length
+    from exporter.devices.preference import Preference
 
     if args.bundle:
         from exporter.bundle import read_manifest
@@ -132,7 +135,8 @@ def query(args) -> dict:
         table, inputs = _supernet_table(args.model, args.data, args.recipe)
         rows, seq_len, cfg, stats = supernet_rows(table), inputs.seq_len, None, inputs.lengths
     at = budget_length(stats, args.budget_length, seq_len)
-    choice = choose(args.device, args.budget, rows, seq_len=seq_len, cfg=cfg, family=args.runtime, length=at.tokens)
+    choice = choose(args.device, args.budget, rows, seq_len=seq_len, cfg=cfg, family=args.runtime, length=at.tokens,
+                    preference=Preference.of(args.accuracy_slack, args.max_mb))
     return choice | {"budget_length_source": at.source}
 
 

@@ -257,7 +257,7 @@ def _choose(spec: ExportSpec, rows: list[dict], inputs, teacher):
 
     choices, infeasible = plan_for_target(spec.target, spec.budget, rows, device=spec.device,
                                           seq_len=inputs.seq_len, cfg=teacher.cfg,
-                                          variants=spec.candidate_variants(),
+                                          variants=spec.candidate_variants(), preference=spec.preference,
                                           length=_budget_length(spec, inputs).tokens)
     return choices, infeasible, jobs_from_choices(needed_artifacts(choices))
 

@@ -88,11 +88,12 @@ INT8_GATE = THRESHOLDS["int8"].max_accuracy_drop
 
 def supernet_rows(table: dict) -> list[dict]:
     """The selectable rows: the supernet's own grid (not the ablation or XTC comparison rows), plus
-    one int8 row per fp32 row unless the table measured int8 itself.
+    one int8 row per fp32 row unless the table has int8 rows itself.
 
-    A derived int8 row's dev accuracy is the fp32 slice's minus INT8_GATE: a bound the export
-    enforces, not a measurement, and marked as such ("accuracy": "bound"); the artifact's measured
-    accuracy is in the manifest once exported. Its size is left to the selector's estimate.
+    A supernet run adds int8 rows simulated on the fp32 slices (compress/ptq.py, "accuracy":
+    "simulated"), so this bound is for tables that lack them (a run read before export reused it):
+    the fp32 slice's dev accuracy minus INT8_GATE, a bound the export enforces, not a measurement,
+    and marked as such ("accuracy": "bound"). Sizes are left to the selector's estimate.
     """
     rows = [r for r in table["rows"] if r.get("variant", "supernet") == "supernet"]
     measured = {(r["width"], r["depth"]) for r in rows if r["precision"] == "int8"}

@@ -11,6 +11,7 @@ from backends.registry import backend_names, variant_names, variants
 from backends.variant import PRECISIONS as PRECISION_FACTS
 from backends.variant import Variant
 from exporter.devices.budget import Budget, parse_budget
+from exporter.devices.preference import Preference
 from exporter.errors import UserError, unknown_choice
 
 TARGETS = ("android", "linux-arm64", "host")
@@ -39,6 +40,7 @@ class ExportSpec:
     recipe: str = "finetune"              # the teacher's recipe
     budget: Budget | None = None          # choose per device from the supernet (a string is parsed once here)
     budget_length: int | None = None      # tokens per sentence the budget applies at; None: p90 of training
+    preference: Preference = Preference() # --budget: accuracy slack and size cap of the choice
     device: str | None = None             # one device profile instead of every profile of the target
     supernet_recipe: str = "quick"        # the supernet a --budget (or ternary) export takes slices from
     out: Path = Path("bundle")
@@ -61,6 +63,8 @@ class ExportSpec:
                                 f"it is a variant of {', '.join(v.backend for v in variants() if v.name == name)}")
         if isinstance(self.budget, str):  # bad budgets fail here, before any training
             object.__setattr__(self, "budget", parse_budget(self.budget))
+        if self.preference != Preference() and self.budget is None:
+            raise UserError("--accuracy-slack and --max-mb shape a --budget choice; add --budget, e.g. --budget 5ms")
         if self.budget_length is not None:
             from backends.lengths import MIN_LENGTH
 

@@ -156,9 +156,13 @@ def _train_phase(phase: PhaseSpec, models: dict[str, Encoder], data: Batches, ru
     return student
 
 
+def _grid(recipe: SupernetRecipe) -> list[SubnetSpec]:
+    return [SubnetSpec(w, d) for d in recipe.eval_depths for w in recipe.eval_widths]
+
+
 def _phase_rows(phase: PhaseSpec, model: Encoder, recipe: SupernetRecipe, splits: Splits, teacher_layers: int):
     if phase.report == "grid":
-        subnets = [SubnetSpec(w, d) for d in recipe.eval_depths for w in recipe.eval_widths]
+        subnets = _grid(recipe)
     else:
         subnets = phase.adaptive.subnets()
     return evaluate_rows(model, splits, subnets, phase.precision, phase.variant or "supernet", phase.name,
@@ -196,7 +200,30 @@ def run_supernet(teacher: Encoder, splits: Splits, recipe: SupernetRecipe, run_d
                     rows += _phase_rows(phase, models[phase.name], recipe, splits, teacher.cfg.layers)
             write_json(run_dir / TABLE, {"recipe": recipe.name, "rows": rows})
         distributed.barrier()
+    if distributed.current().is_main:
+        _add_int8_rows(run_dir, recipe, models, splits, teacher.cfg.layers)
+    distributed.barrier()
     table = read_table(run_dir)
     grid = [p.name for p in recipe.phases if p.report == "grid"]
     final = models[grid[-1]] if grid else models[recipe.phases[-1].name]
     return SupernetResult(final, table, run_dir)
+
+
+def _add_int8_rows(run_dir: Path, recipe: SupernetRecipe, models: dict[str, Encoder], splits: Splits,
+                   teacher_layers: int) -> None:
+    """Int8 rows for the fp32 grid, simulated (ptq.py), unless the table has int8 rows already.
+
+    Added to a finished table too (one written before these rows existed), so a reused run gains them.
+    """
+    from exporter.compress.ptq import HOW, simulate_int8
+
+    table = read_table(run_dir)
+    fp32 = [p for p in recipe.phases if p.report == "grid" and p.precision == "fp32"]
+    if not fp32 or any(r["precision"] == "int8" for r in table["rows"]):
+        return
+    phase = fp32[-1]
+    rows = evaluate_rows(simulate_int8(models[phase.name]), splits, _grid(recipe), "int8", "supernet",
+                         f"{phase.name}+int8-ptq", teacher_layers)
+    for row in rows:
+        row.update(accuracy="simulated", simulated_as=HOW)
+    write_json(run_dir / TABLE, {**table, "rows": table["rows"] + rows})

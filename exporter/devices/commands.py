@@ -11,6 +11,7 @@ from pathlib import Path
 
 from exporter.devices.budget import Budget, parse_budget
 from exporter.devices.fit import load_fit
+from exporter.devices.preference import Preference
 from exporter.devices.profile import (NUMBERS, DeviceProfile, Sourced, load_profile, load_profiles, profile_names,
                                       user_profiles_dir, write_user_profile)
 from exporter.devices.selector import InfeasibleBudget, select
@@ -90,7 +91,7 @@ def _cfg(cfg) -> EncoderConfig:
 
 def query(device: str, budget: str | Budget, table_rows: list[dict], seq_len: int = DEFAULT_SEQ_LEN,
           cfg: EncoderConfig | dict | None = None, variants: tuple[Variant, ...] | None = None,
-          size_cap: int | None = None, family: str = "executorch", length: int | None = None) -> dict:
+          preference: Preference = Preference(), family: str = "executorch", length: int | None = None) -> dict:
     """One entry shaped like the manifest's "choices" (device, family, budget_ms, budget_length, subnet,
     backend, variant, path, predicted_ms, predicted_at_length, reason, runner_up): the best file of
     runtime `family` for `device`, for one sentence of `length` tokens (None: seq_len)."""
@@ -102,7 +103,7 @@ def query(device: str, budget: str | Budget, table_rows: list[dict], seq_len: in
         raise UserError(f"no {family} variant among the candidates; runtimes: {', '.join(FAMILIES)}")
     fit = load_fit()
     budget = parse_budget(budget, length)
-    choice = select(table_rows, profile, budget, fit, _cfg(cfg), seq_len, mine, size_cap).to_dict()
+    choice = select(table_rows, profile, budget, fit, _cfg(cfg), seq_len, mine, preference).to_dict()
     choice["latency_fit"] = fit.origin()
     if profile.target == "host":
         warning = host_mismatch(fit.machine)
@@ -148,7 +149,7 @@ def _profiles(target: str, device: str | None) -> list[str]:
 def plan_for_target(target: str, budget: str | Budget, table_rows: list[dict], device: str | None = None,
                     seq_len: int = DEFAULT_SEQ_LEN, cfg: EncoderConfig | dict | None = None,
                     variants: tuple[Variant, ...] | None = None,
-                    size_cap: int | None = None, length: int | None = None) -> tuple[list[dict], list[dict]]:
+                    preference: Preference = Preference(), length: int | None = None) -> tuple[list[dict], list[dict]]:
     """What `export --budget` uses: (choices, infeasible), one choice per profile and runtime family
     (ExecuTorch, LiteRT), each computed exactly as `query` does, so the two agree. A (profile,
     family) whose fastest option is over budget is left out and listed in `infeasible` with that
@@ -160,7 +161,7 @@ def plan_for_target(target: str, budget: str | Budget, table_rows: list[dict], d
     for name in _profiles(target, device):
         for family in families:
             try:
-                choices.append(query(name, budget, table_rows, seq_len, cfg, variants, size_cap, family))
+                choices.append(query(name, budget, table_rows, seq_len, cfg, variants, preference, family))
             except InfeasibleBudget as err:
                 infeasible.append({"device": name, "family": family, "budget_ms": budget.ms,
                                    "budget_length": budget.length,

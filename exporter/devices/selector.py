@@ -1,10 +1,12 @@
 """The budget selector: a pure function of (candidates, budget, size cap) -> Choice.
 
 `choose` sees only numbers: each candidate is one sub-network x variant (backends' tables: backend,
-precision, mode, storage) with its dev accuracy, predicted latency on one device, and size. The most accurate candidate within
-budget (and size cap) wins; ties go to the lower predicted latency, then the smaller file,
-then the name, so the same table always gives the same choice. `candidates` builds the list
-from a sub-network table, a profile and a latency fit (pure data too).
+precision, mode, storage) with its dev accuracy, predicted latency on one device, and size. Of the
+candidates within budget (and size cap), those within the accuracy slack of the most accurate count
+as equally accurate (preference.py) and the smallest file of them wins; ties go to the lower
+predicted latency, then the higher accuracy, then the name, so the same table always gives the
+same choice. `candidates` builds the list from a sub-network table, a profile and a latency fit
+(pure data too).
 """
 
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from exporter.devices.budget import Budget
 from exporter.devices.features import estimated_bytes
 from exporter.devices.fit import LatencyFit
 from exporter.devices.latency import predict_ms
+from exporter.devices.preference import Preference
 from exporter.devices.profile import DeviceProfile
 from exporter.errors import UserError
 from exporter.model.config import EncoderConfig
@@ -46,7 +49,8 @@ class Candidate:
         return f"w{self.width:g}-d{self.depth:g}-{self.variant.name}-{self.backend}"
 
     def rank(self) -> tuple:
-        return (-self.dev_accuracy, self.predicted_ms, self.bytes, self.name)
+        """Among equally accurate candidates: smaller, then faster, then more accurate, then by name."""
+        return (self.bytes, self.predicted_ms, -self.dev_accuracy, self.name)
 
     def to_dict(self) -> dict:
         return {"subnet": {"width": self.width, "depth": self.depth, "precision": self.precision},
@@ -62,11 +66,12 @@ class Choice:
     chosen: Candidate
     reason: str
     runner_up: Candidate | None
+    preference: Preference = Preference()
 
     def to_dict(self) -> dict:
         """Shaped like the manifest's "choices" entries (the Android Selector reads these keys)."""
         return {"device": self.device, "family": self.chosen.variant.family, "budget_ms": self.budget.ms,
-                "budget_length": self.budget.length,
+                "budget_length": self.budget.length, "preference": self.preference.to_dict(),
                 **self.chosen.to_dict(), "reason": self.reason,
                 "runner_up": self.runner_up.to_dict() if self.runner_up else None}
 
@@ -83,25 +88,39 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def choose(candidates: list[Candidate], budget: Budget, device: str = "", size_cap: int | None = None) -> Choice:
+def choose(candidates: list[Candidate], budget: Budget, device: str = "",
+           preference: Preference = Preference()) -> Choice:
     if not candidates:
         raise UserError(f"no sub-network to choose from for {device or 'this device'}: the table is empty")
-    allowed = [c for c in candidates if size_cap is None or c.bytes <= size_cap]
+    cap = preference.max_bytes
+    allowed = [c for c in candidates if cap is None or c.bytes <= cap]
     if not allowed:
         smallest = min(candidates, key=lambda c: (c.bytes, c.name))
-        raise UserError(f"no sub-network fits the size cap of {size_cap} bytes; the smallest is {smallest.name} "
-                        f"at {smallest.bytes} bytes")
-    feasible = sorted((c for c in allowed if c.predicted_ms <= budget.ms), key=Candidate.rank)
+        raise UserError(f"no sub-network fits the size cap of {cap / 1e6:g} MB ({cap} bytes); the smallest is "
+                        f"{smallest.name} at {smallest.bytes} bytes")
+    feasible = [c for c in allowed if c.predicted_ms <= budget.ms]
     if not feasible:
         fastest = min(allowed, key=lambda c: (c.predicted_ms, c.bytes, c.name))
         raise InfeasibleBudget(f"no sub-network fits {budget} on {device or 'this device'}: the fastest is "
                                f"{fastest.name} at {fastest.predicted_ms:.2f} ms predicted{_fixed(fastest, budget)}; use --budget "
                                f"{_ceil2(fastest.predicted_ms)}ms or more", device, fastest)
-    chosen = feasible[0]
+    chosen = _best(feasible, preference)
     # The runner-up is the best option of *another variant*: what the user would get if this kind
     # of file were ruled out (another sub-network of the same variant says little).
-    runner_up = next((c for c in feasible if c.variant != chosen.variant), None)
-    return Choice(device, budget, chosen, _reason(chosen, runner_up, allowed, budget, device), runner_up)
+    others = [c for c in feasible if c.variant != chosen.variant]
+    runner_up = _best(others, preference) if others else None
+    return Choice(device, budget, chosen, _reason(chosen, runner_up, feasible, allowed, budget, device, preference),
+                  runner_up, preference)
+
+
+def _most_accurate(cands: list[Candidate]) -> Candidate:
+    return min(cands, key=lambda c: (-c.dev_accuracy, c.bytes, c.predicted_ms, c.name))
+
+
+def _best(feasible: list[Candidate], preference: Preference) -> Candidate:
+    """The smallest (Candidate.rank) of those within the slack of the most accurate."""
+    top = _most_accurate(feasible).dev_accuracy
+    return min((c for c in feasible if c.dev_accuracy >= top - preference.slack - 1e-12), key=Candidate.rank)
 
 
 def _fixed(c: Candidate, budget: Budget) -> str:
@@ -117,20 +136,27 @@ def _ceil2(ms: float) -> str:
     return f"{-(-ms * 100 // 1) / 100:.2f}"
 
 
-def _reason(chosen: Candidate, runner_up: Candidate | None, allowed: list[Candidate], budget: Budget,
-            device: str) -> str:
-    parts = [f"most accurate within {budget} on {device}: dev accuracy {_pct(chosen.dev_accuracy)}, "
+def _mb(c: Candidate) -> str:
+    return f"{c.bytes / 1e6:.1f} MB"
+
+
+def _reason(chosen: Candidate, runner_up: Candidate | None, feasible: list[Candidate], allowed: list[Candidate],
+            budget: Budget, device: str, preference: Preference) -> str:
+    parts = [f"chosen within {budget} on {device}: dev accuracy {_pct(chosen.dev_accuracy)}, {_mb(chosen)}, "
              f"{chosen.predicted_ms:.2f} ms predicted{_fixed(chosen, budget)}"]
-    better = [c for c in allowed if c.dev_accuracy > chosen.dev_accuracy]
+    top = _most_accurate(feasible)
+    if top.dev_accuracy > chosen.dev_accuracy:
+        parts.append(f"within {100 * preference.slack:g} accuracy points of the most accurate that fits, "
+                     f"{top.name} ({_pct(top.dev_accuracy)}, {_mb(top)}), and smaller "
+                     f"(--accuracy-slack 0 for the most accurate)")
+    better = [c for c in allowed if c.dev_accuracy > top.dev_accuracy]
     if better:
-        best = min(better, key=Candidate.rank)
+        best = _most_accurate(better)
         parts.append(f"the more accurate {best.name} ({_pct(best.dev_accuracy)}) is predicted at "
                      f"{best.predicted_ms:.2f} ms, over budget")
-    if runner_up and runner_up.dev_accuracy == chosen.dev_accuracy:
-        parts.append(f"tied on accuracy with {runner_up.name}, chosen for lower latency, then size, then name")
-    elif runner_up:
-        parts.append(f"runner-up {runner_up.name} ({_pct(runner_up.dev_accuracy)}, "
-                     f"{runner_up.predicted_ms:.2f} ms)")
+    if runner_up:
+        parts.append(f"runner-up of another variant {runner_up.name} ({_pct(runner_up.dev_accuracy)}, "
+                     f"{_mb(runner_up)}, {runner_up.predicted_ms:.2f} ms)")
     return "; ".join(parts)
 
 
@@ -163,11 +189,11 @@ def candidates(rows: list[dict], profile: DeviceProfile, fit: LatencyFit, cfg: E
 
 
 def select(rows: list[dict], profile: DeviceProfile, budget: Budget, fit: LatencyFit, cfg: EncoderConfig,
-           seq_len: int, variants: tuple[Variant, ...], size_cap: int | None = None) -> Choice:
+           seq_len: int, variants: tuple[Variant, ...], preference: Preference = Preference()) -> Choice:
     found = candidates(rows, profile, fit, cfg, seq_len, variants, budget.length)
     if not found:
         have = ", ".join(f"{b}/{v}" for b, v in fit.keys()) or "none"
         raise UserError(f"no table row can be predicted on {profile.name}: variants "
                         f"{', '.join(v.key for v in variants) or 'none'}, precisions "
                         f"{sorted({r['precision'] for r in rows})}, latency fits: {have}")
-    return choose(found, budget, profile.name, size_cap)
+    return choose(found, budget, profile.name, preference)

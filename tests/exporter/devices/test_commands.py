@@ -8,6 +8,7 @@ import pytest
 
 from backends.registry import find_variant
 from exporter.devices import commands
+from exporter.devices.preference import Preference
 from exporter.devices.profile import load_profiles
 from exporter.errors import UserError
 
@@ -20,7 +21,7 @@ def test_query_is_shaped_like_a_manifest_choice(synthetic_fit, table_rows):
     assert c["path"] == f"w{c['subnet']['width']:g}-d{c['subnet']['depth']:g}-{c['variant']}.pte"
     lite = commands.query("pixel-8", "5 ms", table_rows, family="litert")
     assert lite["backend"] == "tflite" and lite["path"].endswith(".tflite")
-    assert c["reason"].startswith("most accurate within 5 ms on pixel-8")
+    assert c["reason"].startswith("chosen within 5 ms on pixel-8")
     json.dumps(c)
 
 
@@ -45,9 +46,13 @@ def test_one_device_and_dedup_of_artifacts(synthetic_fit, table_rows):
     assert [(c["device"], c["family"]) for c in one] == [("kirin-990", "executorch"), ("kirin-990", "litert")]
     everyone, _ = commands.plan_for_target("android", "1000ms", table_rows)
     needed = commands.needed_artifacts(everyone)
-    # with a generous budget every phone takes the most accurate option: one file per runtime
-    assert [n["path"] for n in needed] == ["w1-d1-fp32.pte", "w1-d1-fp32.tflite"]
+    # with a generous budget every phone takes the same option, one file per runtime: the full-size
+    # int8 file (0.4 points below fp32 here: within the slack, and a quarter of the size) ...
+    assert [n["path"][:9] for n in needed] == ["w1-d1-int", "w1-d1-int"], needed
     assert sorted(needed[0]["devices"]) == sorted(c["device"] for c in everyone if c["family"] == "executorch")
+    # ... or, with no slack, the most accurate one
+    exact, _ = commands.plan_for_target("android", "1000ms", table_rows, preference=Preference(slack=0.0))
+    assert [n["path"] for n in commands.needed_artifacts(exact)] == ["w1-d1-fp32.pte", "w1-d1-fp32.tflite"]
 
 
 def test_errors_name_the_choices(synthetic_fit, table_rows):
