@@ -68,3 +68,22 @@ def with_int8_word_table(model: nn.Module) -> nn.Module:
     out._modules = dict(model._modules)  # ... but not the module table we change
     out.word = Int8Embedding(word.weight)
     return out.eval()
+
+
+WORD_TABLES = ("fp32", "int8")
+
+
+def word_table_option(model: nn.Module, spec) -> tuple[nn.Module, str]:
+    """An fp32 lowering's word table as its LowerSpec option `word_table` asks: (model, scheme words).
+
+    "int8" (the fp32-emb8 variants) stores it int8 per row: a third of an fp32 MiniLM file, the
+    same Linears and the same speed (one row is gathered per token either way).
+    """
+    from exporter.errors import unknown_choice
+
+    table = spec.option("word_table", "fp32")
+    if table not in WORD_TABLES:
+        raise unknown_choice("word_table", table, WORD_TABLES)
+    if table == "fp32":
+        return model, "none (fp32)"
+    return with_int8_word_table(model), "fp32; word table int8 per row"

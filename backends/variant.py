@@ -64,6 +64,13 @@ class Variant:
     # at its own length; "buckets" padded to the first of the file's bucket lengths that holds it
     # (backends.lengths.bucket_lengths: one graph per bucket, weights stored once).
     lengths: str = "fixed"
+    # Activations quantized per token at run time instead of with the trained static scales: the
+    # selector credits the file with its slice's "dynamic" row (exporter/compress/ptq.py), and a
+    # ternary file is verified against that computation.
+    dynamic_activations: bool = False
+    # The variant whose latency fit this one uses, when the two compute the same graph and differ only
+    # in how a table is stored (fp32-emb8: fp32 Linears, int8 word-table rows gathered per token).
+    timed_as: str | None = None
 
     def __post_init__(self):
         assert self.precision in PRECISIONS, self.precision
@@ -79,6 +86,11 @@ class Variant:
     def key(self) -> str:
         """"executorch/int8-dynamic": unique across backends (latency fits, bench rows)."""
         return f"{self.backend}/{self.name}"
+
+    @property
+    def fit_name(self) -> str:
+        """The variant name its latency fit is stored under (exporter/devices/fit.py)."""
+        return self.timed_as or self.name
 
     @property
     def family(self) -> str:

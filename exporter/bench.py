@@ -137,7 +137,7 @@ def _host_predictor(cfg):
     from exporter.model.subnet import FULL
 
     fit, host = load_fit(), load_profile("host")
-    by_name = {system_name(v): v for v in variants() if (v.backend, v.name) in fit.keys()}
+    by_name = {system_name(v): v for v in variants() if (v.backend, v.fit_name) in fit.keys()}
 
     def predict(system: str, seq_len: int, lengths=None) -> float | None:
         variant = by_name.get(system)

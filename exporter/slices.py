@@ -3,7 +3,9 @@
 Without a budget, every artifact is the full-size fine-tuned teacher. With a budget, the
 artifacts are slices of the trained supernet: fp32 and int8 from the fp32 supernet phase
 (int8 = post-training quantization by the backend), ternary from the ternary QAT phase,
-frozen for export. Each is verified against its own PyTorch slice.
+frozen for export. Each is verified against its own PyTorch slice; a ternary file that quantizes
+its activations per token at run time (stock runtimes) against that slice computing the same
+(compress/ptq.dynamic_reference).
 """
 
 from dataclasses import dataclass
@@ -76,6 +78,10 @@ class SupernetSlices:
             from exporter.compress.quant import extract_quantized
 
             frozen = freeze_ternary(extract_quantized(self._phase("ternary"), job.subnet))
+            if job.variant.dynamic_activations:  # a stock-runtime file: verified against what it computes
+                from exporter.compress.ptq import dynamic_reference
+
+                return Slice(frozen, dynamic_reference(frozen))
             return Slice(frozen, frozen)
         small = extract(self._phase("fp32"), job.subnet)
         return Slice(small, small)

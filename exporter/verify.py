@@ -52,12 +52,17 @@ class Thresholds:
 # artifact must compute what its PyTorch ternary (QAT, frozen) model computes.
 THRESHOLDS = {
     "fp32": Thresholds(min_sqnr_db=40.0, min_label_agreement=1.0),
+    # fp32 compute with the word table stored int8 per row (backends/int8_embedding.py): each looked-up
+    # vector moves by at most half a step of its row's scale, so logits move a little and labels may
+    # flip on sentences at the decision boundary; accuracy may not drop by more than 0.2 points.
+    "fp32-emb8": Thresholds(min_sqnr_db=30.0, max_accuracy_drop=0.002),
     "int8": Thresholds(max_accuracy_drop=0.01),
     "ternary": Thresholds(min_sqnr_db=30.0, max_accuracy_drop=0.002),
-    # A ternary .tflite stored as int8 / int4 FULLY_CONNECTED weights (stock LiteRT, no custom op):
-    # the same weights, but LiteRT's dynamic-range kernels re-quantize activations per row instead
-    # of using the trained static scales, so logits drift more (26 dB measured on MiniLM); the
-    # accuracy bound is the ternary one.
+    # Ternary weights for stock runtimes (int4 .pte, int8 / int4 .tflite): activations are clipped
+    # to the trained range and quantized per row at run time, not with the trained static scales.
+    # They are verified against the PyTorch slice computing the same (compress/ptq.dynamic_reference);
+    # the runtimes' own rounding still moves logits more than the 2-bit kernels' (26 dB measured on
+    # MiniLM against the static model); the accuracy bound is the ternary one.
     "ternary-fallback": Thresholds(min_sqnr_db=20.0, max_accuracy_drop=0.002),
     # The DYNAEDGE_TERNARY_FC .tflite: LiteRT's own stock graph of the same ternary model (fp32 FCs,
     # no custom op) already sits at 28.8-29.4 dB against PyTorch (one-LSB rounding flips of its

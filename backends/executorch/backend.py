@@ -25,7 +25,7 @@ from backends.executorch.delegates import count_delegated_ops, undelegated_op_na
 from backends.executorch.layer_norm import LinearMeanLayerNorm, with_linear_mean_layer_norms
 from backends.executorch.lengths import constant_methods
 from backends.executorch.passes import PASSES
-from backends.int8_embedding import with_int8_word_table
+from backends.int8_embedding import with_int8_word_table, word_table_option
 from backends.int8_scope import apply_scope, module_list
 from exporter.errors import unknown_choice
 
@@ -64,6 +64,8 @@ class ExecuTorchBackend:
                             "with trained static scales; other ops on XNNPACK")
         else:
             model = with_linear_mean_layer_norms(model)
+            if spec.precision == "fp32":
+                model, quantization = word_table_option(model, spec)
             if spec.precision == "int8":
                 model, quantization = _quantize_int8(with_int8_word_table(model), spec)
             program = torch.export.export(model, example, dynamic_shapes=lengths, strict=False)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from backends.base import LowerSpec, Lowered, at_own_length, calibrate, length_dims
-from backends.int8_embedding import with_int8_word_table
+from backends.int8_embedding import with_int8_word_table, word_table_option
 from backends.int8_scope import module_list, node_predicate
 from backends.tflite.inspect import float_ops, int16_ops, op_counts
 from backends.lengths import bucket_for, bucket_lengths
@@ -48,8 +48,9 @@ class TFLiteBackend:
 
             return lower_ternary(model, spec)
         if spec.precision == "fp32":
+            model, scheme = word_table_option(model, spec)
             data = convert_buckets(model, spec)
-            return Lowered(data, self.name, "fp32", "none (fp32)", op_counts(data), max_len=spec.seq_len,
+            return Lowered(data, self.name, "fp32", scheme, op_counts(data), max_len=spec.seq_len,
                            buckets=bucket_lengths(spec.seq_len))
         mode = spec.option("int8_mode", "static")
         if mode not in INT8_MODES:

@@ -201,7 +201,7 @@ def run_supernet(teacher: Encoder, splits: Splits, recipe: SupernetRecipe, run_d
             write_json(run_dir / TABLE, {"recipe": recipe.name, "rows": rows})
         distributed.barrier()
     if distributed.current().is_main:
-        _add_int8_rows(run_dir, recipe, models, splits, teacher.cfg.layers)
+        _add_dynamic_rows(run_dir, recipe, models, splits, teacher.cfg.layers)
     distributed.barrier()
     table = read_table(run_dir)
     grid = [p.name for p in recipe.phases if p.report == "grid"]
@@ -209,21 +209,26 @@ def run_supernet(teacher: Encoder, splits: Splits, recipe: SupernetRecipe, run_d
     return SupernetResult(final, table, run_dir)
 
 
-def _add_int8_rows(run_dir: Path, recipe: SupernetRecipe, models: dict[str, Encoder], splits: Splits,
-                   teacher_layers: int) -> None:
-    """Int8 rows for the fp32 grid, simulated (ptq.py), unless the table has int8 rows already.
-
-    Added to a finished table too (one written before these rows existed), so a reused run gains them.
+def _add_dynamic_rows(run_dir: Path, recipe: SupernetRecipe, models: dict[str, Encoder], splits: Splits,
+                      teacher_layers: int) -> None:
+    """Rows for files whose activations are quantized per token at run time (ptq.py), simulated in
+    PyTorch and marked "activations": "dynamic": int8 rows from the last fp32 grid phase (unless the
+    table has int8 rows), ternary rows from the last ternary grid phase (the stock-runtime ternary
+    files). Added to a finished table too (one written before they existed), so a reused run gains them.
     """
-    from exporter.compress.ptq import HOW, simulate_int8
+    from exporter.compress.ptq import INT8_HOW, TERNARY_HOW, simulate_dynamic_inputs, simulate_int8
 
     table = read_table(run_dir)
-    fp32 = [p for p in recipe.phases if p.report == "grid" and p.precision == "fp32"]
-    if not fp32 or any(r["precision"] == "int8" for r in table["rows"]):
-        return
-    phase = fp32[-1]
-    rows = evaluate_rows(simulate_int8(models[phase.name]), splits, _grid(recipe), "int8", "supernet",
-                         f"{phase.name}+int8-ptq", teacher_layers)
-    for row in rows:
-        row.update(accuracy="simulated", simulated_as=HOW)
-    write_json(run_dir / TABLE, {**table, "rows": table["rows"] + rows})
+    have = {(r["precision"], r.get("activations")) for r in table["rows"]}
+    added = []
+    for precision, source, make, how in (("int8", "fp32", simulate_int8, INT8_HOW),
+                                         ("ternary", "ternary", simulate_dynamic_inputs, TERNARY_HOW)):
+        phases = [p for p in recipe.phases if p.report == "grid" and p.precision == source]
+        if not phases or (precision, "dynamic") in have or (precision == "int8" and ("int8", None) in have):
+            continue
+        phase = phases[-1]
+        rows = evaluate_rows(make(models[phase.name]), splits, _grid(recipe), precision, "supernet",
+                             f"{phase.name}+dynamic-activations", teacher_layers)
+        added += [{**row, "activations": "dynamic", "accuracy": "simulated", "simulated_as": how} for row in rows]
+    if added:
+        write_json(run_dir / TABLE, {**table, "rows": table["rows"] + added})

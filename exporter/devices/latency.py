@@ -38,10 +38,10 @@ def _ratios(fit: LatencyFit, profile: DeviceProfile, variant: Variant) -> tuple[
 
 def predict_work(fit: LatencyFit, profile: DeviceProfile, variant: Variant, w: Work,
                  use_scale: bool = True) -> Prediction:
-    coef = fit.get(variant.backend, variant.name).values
+    coef = fit.get(variant.backend, variant.fit_name).values
     compute = sum(c * x * r for c, x, r in zip(coef, w.vector(), _ratios(fit, profile, variant)))
     floor = w.weight_bytes / (profile.number("memory_gbs") * 1e9) * 1e3
-    scale = profile.scale_for(variant.backend, variant.name) if use_scale else 1.0
+    scale = profile.scale_for(variant.backend, variant.fit_name) if use_scale else 1.0
     return Prediction(max(compute, floor) * scale, compute, floor, scale)
 
 

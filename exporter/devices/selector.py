@@ -162,30 +162,42 @@ def _reason(chosen: Candidate, runner_up: Candidate | None, feasible: list[Candi
 
 def candidates(rows: list[dict], profile: DeviceProfile, fit: LatencyFit, cfg: EncoderConfig, seq_len: int,
                variants: tuple[Variant, ...], length: int | None = None) -> list[Candidate]:
-    """One candidate per table row x variant of the row's precision that has a latency fit, predicted
+    """One candidate per slice x variant of a row's precision that has a latency fit, predicted
     for one sentence of `length` tokens (None: seq_len), at the length the file runs it at
     (Variant.run_length: its own, its bucket's, or seq_len).
 
-    The row's dev accuracy stands for every variant of its precision (each passes its export
-    gate, or its artifact is not written); a variant whose file of this slice failed its gate is
-    listed in the row's "failed_variants" (export marks it) and is no candidate. The size is the
-    file's, estimated from the shape and the variant's bytes per weight and per word-table entry
-    (a row's "bytes" are its weights at the precision, not any one file).
+    A slice may have two rows of one precision: one for files with trained (static) activation
+    scales and one marked "activations": "dynamic" for files that quantize activations per token
+    at run time (compress/ptq.py); each variant takes the row of its kind (`_row_for`). The row's
+    dev accuracy stands for every variant it serves (each passes its export gate, or its artifact
+    is not written); a variant whose file of this slice failed its gate is listed in the row's
+    "failed_variants" (export marks it) and is no candidate. The size is the file's, estimated
+    from the shape and the variant's bytes per weight and per word-table entry.
     """
     fitted = set(fit.keys())
-    out = []
+    slices: dict[tuple, list[dict]] = {}
     for row in rows:
-        subnet = SubnetSpec(float(row["width"]), float(row["depth"]))
-        failed = row.get("failed_variants", {})
+        slices.setdefault((float(row["width"]), float(row["depth"]), row["precision"]), []).append(row)
+    out = []
+    for (width, depth, precision), same in slices.items():
+        subnet = SubnetSpec(width, depth)
         for variant in variants:
-            if (variant.precision != row["precision"] or (variant.backend, variant.name) not in fitted
-                    or variant.key in failed):
+            if variant.precision != precision or (variant.backend, variant.fit_name) not in fitted:
+                continue
+            row = _row_for(same, variant)
+            if variant.key in row.get("failed_variants", {}):
                 continue
             size = estimated_bytes(cfg, subnet, variant)
             runs_at = variant.run_length(seq_len, length)
-            out.append(Candidate(subnet.width, subnet.depth, variant, float(row["dev_accuracy"]),
+            out.append(Candidate(width, depth, variant, float(row["dev_accuracy"]),
                                  predict_ms(fit, profile, variant, cfg, subnet, runs_at), size, runs_at))
     return out
+
+
+def _row_for(same: list[dict], variant: Variant) -> dict:
+    """The row whose activations match the variant's, else the slice's other row."""
+    kind = "dynamic" if variant.dynamic_activations else None
+    return next((r for r in same if r.get("activations") == kind), same[0])
 
 
 def select(rows: list[dict], profile: DeviceProfile, budget: Budget, fit: LatencyFit, cfg: EncoderConfig,

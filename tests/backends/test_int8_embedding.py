@@ -8,6 +8,7 @@ import torch
 
 from backends.int8_embedding import Int8Embedding, quantize_rows, with_int8_word_table
 from backends.registry import get_backend
+from exporter.errors import UserError
 from exporter.model.encoder import Encoder
 from tests.backends.lowering import lower_and_compare
 from tests.conftest import TINY
@@ -73,3 +74,26 @@ def test_int8_file_stores_the_table_as_int8(wide_model, tiny_inputs, tmp_path, b
         assert len(lowered.data) < 2 * entries
     assert parity.sqnr_db >= (10 if mode == "full" else 15), parity
     assert np.isfinite(parity.max_abs_diff)
+
+
+@pytest.mark.parametrize("backend", ["executorch", "tflite"])
+def test_fp32_emb8_file_is_fp32_but_its_table(wide_model, tiny_inputs, tmp_path, backend):
+    """The fp32-emb8 variant: fp32 Linears, the word table int8 per row, once; logits close to fp32."""
+    from backends.registry import find_variant
+
+    variant = find_variant(backend, "fp32-emb8")
+    assert variant.fit_name == "fp32" and variant.gate == "fp32-emb8" and variant.table_bytes == 1.0
+    lowered, parity, scale = lower_and_compare(get_backend(backend), wide_model, *tiny_inputs, "fp32", tmp_path,
+                                               options=variant.options)
+    table, _ = quantize_rows(wide_model.word.weight)
+    print(f"\n{backend} fp32-emb8: {len(lowered.data)} bytes; SQNR {parity.sqnr_db:.1f} dB, "
+          f"max diff {parity.max_abs_diff:.2e} on logits of scale {scale:.2e}")
+    assert lowered.quantization == "fp32; word table int8 per row"
+    assert lowered.data.count(table.numpy().tobytes()) == 1
+    assert wide_model.word.weight.detach().numpy().tobytes() not in lowered.data
+    linear = wide_model.layers[0].ffn_in.weight.detach().numpy().tobytes()
+    assert linear in lowered.data  # the Linears stay fp32, verbatim
+    assert parity.sqnr_db >= 30, parity
+    with pytest.raises(UserError, match="unknown word_table 'int4'; choose one of: fp32, int8"):
+        lower_and_compare(get_backend(backend), wide_model, *tiny_inputs, "fp32", tmp_path,
+                          options=(("word_table", "int4"),))

@@ -15,7 +15,7 @@ def run_cli(*args, cwd=None):
     (["export", "--target", "andriod"], "unknown target 'andriod'; choose one of: android, host, linux-arm64"),
     (["export", "--backend", "executorch,coreml"], "unknown backend 'coreml'; choose one of: executorch, tflite"),
     (["export", "--precision", "fp16"], "unknown precision 'fp16'; choose one of: fp32, int8, ternary"),
-    (["export", "--variant", "int2"], "unknown variant 'int2'; choose one of: fp32, int8, int8-dynamic, int8-full,"),
+    (["export", "--variant", "int2"], "unknown variant 'int2'; choose one of: fp32, fp32-emb8, int8, int8-dynamic,"),
     (["export", "--variant", "int8-full", "--backend", "executorch"],
      "variant 'int8-full' exists on no backend of --backend executorch; it is a variant of tflite"),
     (["export", "--backend", ","], "--backend / --precision need at least one entry"),

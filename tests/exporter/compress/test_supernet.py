@@ -26,14 +26,17 @@ def test_pipeline_table_and_phase_resume(tiny_model, tmp_path):
     splits = tiny_splits()
     full = run_supernet(tiny_model, splits, recipe, tmp_path / "a", {"data": {"sha256": "x"}})
     rows = full.table["rows"]
-    # grid: 2 widths x 2 depths x (fp32, ternary, int8 simulated from fp32) + 1 no-distill row + 1 xtc row
-    assert len(rows) == 14, rows
+    # grid: 2 widths x 2 depths x (fp32, ternary, and simulated with dynamic activations: int8 from fp32,
+    # ternary) + 1 no-distill row + 1 xtc row
+    assert len(rows) == 18, rows
     assert {(r["precision"], r["variant"]) for r in rows} == {("fp32", "supernet"), ("ternary", "supernet"),
                                                              ("int8", "supernet"), ("ternary", "no-distill"),
                                                              ("fp32", "xtc")}
     int8 = {(r["width"], r["depth"]): r for r in rows if r["precision"] == "int8"}
     fp32 = {(r["width"], r["depth"]): r for r in rows if r["precision"] == "fp32" and r["variant"] == "supernet"}
     assert int8.keys() == fp32.keys() and all(r["accuracy"] == "simulated" for r in int8.values())
+    dynamic = [r for r in rows if r["precision"] == "ternary" and r.get("activations") == "dynamic"]
+    assert len(dynamic) == 4 and all(r["activations"] == "dynamic" for r in int8.values())
     assert all(int8[k]["bytes"] < fp32[k]["bytes"] for k in fp32)
     xtc = [r for r in rows if r["variant"] == "xtc"][0]
     assert xtc["depth"] == 0.5 and xtc["layers"] == 2
@@ -59,7 +62,7 @@ def test_pipeline_table_and_phase_resume(tiny_model, tmp_path):
 
     # A table written before int8 rows existed gains them on reuse, from the same fp32 phase.
     table = json.loads((tmp_path / "b" / "table.json").read_text())
-    old = [r for r in table["rows"] if r["precision"] != "int8"]
+    old = [r for r in table["rows"] if r.get("activations") != "dynamic"]
     (tmp_path / "b" / "table.json").write_text(json.dumps({**table, "rows": old}))
     again = run_supernet(tiny_model, splits, recipe, tmp_path / "b", {})
     assert again.table == table
@@ -133,7 +136,7 @@ def test_train_supernet_entry_point_caches_by_hash(tiny_model, tmp_path, monkeyp
                              describe_data=lambda: {**describe, "seq_len": 16})
     result = supernet.train_supernet(inputs, "tiny")
     assert result.checkpoint_dir == supernet.supernet_run_dir(inputs, "tiny")
-    assert supernet.read_table(result.checkpoint_dir) == result.table and len(result.table["rows"]) == 14
+    assert supernet.read_table(result.checkpoint_dir) == result.table and len(result.table["rows"]) == 18
     meta = json.loads((result.checkpoint_dir / "width" / "checkpoint.json").read_text())
     assert meta["model"]["sha256"] == "m1" and meta["data"]["seq_len"] == 16 and "metrics" in meta["teacher"]
     assert list((tmp_path / "runs").glob("finetune-*/final/checkpoint.json")), "the teacher is cached by hash"

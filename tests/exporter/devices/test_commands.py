@@ -50,9 +50,10 @@ def test_one_device_and_dedup_of_artifacts(synthetic_fit, table_rows):
     # int8 file (0.4 points below fp32 here: within the slack, and a quarter of the size) ...
     assert [n["path"][:9] for n in needed] == ["w1-d1-int", "w1-d1-int"], needed
     assert sorted(needed[0]["devices"]) == sorted(c["device"] for c in everyone if c["family"] == "executorch")
-    # ... or, with no slack, the most accurate one
+    # ... or, with no slack, the most accurate one: fp32, in its smaller storage (int8 word table;
+    # the table's fp32 row stands for both fp32 variants, and they time alike)
     exact, _ = commands.plan_for_target("android", "1000ms", table_rows, preference=Preference(slack=0.0))
-    assert [n["path"] for n in commands.needed_artifacts(exact)] == ["w1-d1-fp32.pte", "w1-d1-fp32.tflite"]
+    assert [n["path"] for n in commands.needed_artifacts(exact)] == ["w1-d1-fp32-emb8.pte", "w1-d1-fp32-emb8.tflite"]
 
 
 def test_errors_name_the_choices(synthetic_fit, table_rows):
