@@ -4,8 +4,9 @@ fp32: the whole encoder on XNNPACK. int8: pt2e with XNNPACKQuantizer, symmetric
 per-channel weights, static per-tensor activations calibrated on real training sentences
 (or dynamic activations with option int8_mode=dynamic), and the word table stored int8 per row
 (backends/int8_embedding.py). fp32 and int8 lower a copy of the model whose LayerNorms are
-written in XNNPACK's ops (layer_norm.py), and edge passes (passes.py) trim the attention block
-(no-op expands, double transposes, the score scaling moved onto the queries): only the embedding
+written in XNNPACK's ops (layer_norm.py) and whose attention runs in 3D for one sentence
+(attention.py), and edge passes (passes.py) trim the attention block (no-op expands and views,
+double transposes, the score scaling moved onto the queries): only the embedding
 gathers, the int -> float casts, the mask unsqueezes, the token-type row and the pooling sums stay
 on portable kernels (the fallbacks line lists them). int8_mode=dynamic was the faster mode on the
 hosts measured (scripts/bench_int8_variants.py). Every file but the 2-bit delegate's accepts any
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 
 from backends.base import LowerSpec, Lowered, calibrate, length_dims
+from backends.executorch.attention import with_one_sentence_attention
 from backends.executorch.delegates import count_delegated_ops, undelegated_op_names
 from backends.executorch.layer_norm import LinearMeanLayerNorm, with_linear_mean_layer_norms
 from backends.executorch.lengths import constant_methods
@@ -53,7 +55,7 @@ class ExecuTorchBackend:
         if spec.precision == "ternary" and storage == "int4":  # stock runtime: XNNPACK 4-bit, no custom delegate
             from backends.executorch.ternary_int4 import SCHEME, lower_ternary_int4
 
-            edge = lower_ternary_int4(with_linear_mean_layer_norms(model), example, PASSES, lengths,
+            edge = lower_ternary_int4(_for_xnnpack(model), example, PASSES, lengths,
                                       constant_methods(spec.seq_len))
             quantization = SCHEME
         elif spec.precision == "ternary":
@@ -63,7 +65,7 @@ class ExecuTorchBackend:
             quantization = ("ternary 2-bit weights with per-row scales (DynaedgeTernaryBackend), int8 activations "
                             "with trained static scales; other ops on XNNPACK")
         else:
-            model = with_linear_mean_layer_norms(model)
+            model = _for_xnnpack(model)
             if spec.precision == "fp32":
                 model, quantization = word_table_option(model, spec)
             if spec.precision == "int8":
@@ -89,6 +91,11 @@ class ExecuTorchBackend:
         from backends.executorch.runner import ExecuTorchRunner
 
         return ExecuTorchRunner(Path(path), threads)
+
+
+def _for_xnnpack(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy written in ops XNNPACK takes whole: LayerNorm as FCs, attention in 3D for one sentence."""
+    return with_one_sentence_attention(with_linear_mean_layer_norms(model))
 
 
 def _encoder_quantizer():

@@ -5,7 +5,8 @@ Each one removes work from the attention block without changing what it computes
 - remove_noop_expand: torch.matmul on 4D operands decomposes to expand_copy -> view_copy -> bmm.
   In attention both operands already have the batch shape, so each expand_copy copies a tensor to
   the same shape: 24 portable kernel calls in MiniLM, each one a break in the XNNPACK delegate.
-  Dropping them leaves view_copy -> bmm, which XNNPACK takes as a batch matmul.
+  Dropping them leaves view_copy -> bmm, which XNNPACK takes as a batch matmul. In 3D attention
+  (attention.py) the views themselves keep the shape ([heads, S, S] -> [heads, S, S]); they go too.
 - merge_permutes: k.transpose(1, 2) then .transpose(-1, -2) are two XNNPACK transposes of the
   key tensor; one permute with the composed order does the same.
 - scale_before_bmm: `(q @ k^T) * c` multiplies the [heads, S, S] scores; `(q * c) @ k^T` multiplies
@@ -41,7 +42,7 @@ def _done(graph_module: torch.fx.GraphModule, modified: bool) -> PassResult:
 
 def remove_noop_expand(graph_module: torch.fx.GraphModule) -> PassResult:
     modified = False
-    for node in _calls(graph_module, _edge("expand_copy")):
+    for node in _calls(graph_module, _edge("expand_copy")) + _calls(graph_module, _edge("view_copy")):
         source = node.args[0]
         if tuple(source.meta["val"].shape) == tuple(node.meta["val"].shape):
             node.replace_all_uses_with(source)
@@ -70,9 +71,10 @@ def scale_before_bmm(graph_module: torch.fx.GraphModule) -> PassResult:
     modified = False
     for node in _calls(graph_module, mul):
         scores, scale = node.args
-        if not (isinstance(scores, torch.fx.Node) and scores.target == view and len(scores.users) == 1):
+        if not (isinstance(scores, torch.fx.Node) and len(scores.users) == 1):
             continue
-        product = scores.args[0]
+        # the scores straight out of bmm (3D attention, attention.py), or through a view (4D)
+        product = scores if scores.target == bmm else scores.args[0] if scores.target == view else None
         if not (isinstance(product, torch.fx.Node) and product.target == bmm and len(product.users) == 1):
             continue
         scale_val = scale.meta.get("val") if isinstance(scale, torch.fx.Node) else None
