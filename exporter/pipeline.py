@@ -2,8 +2,9 @@
 
 Without --budget: the full-size fine-tuned teacher, every backend x precision asked for
 (ternary: the full-size slice of the supernet's ternary QAT phase, trained or reused).
-With --budget: the supernet (trained or reused), the most accurate slice per device profile
-of the target (exporter.devices), deduplicated into the artifacts those choices need.
+With --budget: the supernet (trained or reused), per device profile of the target and runtime the
+smallest file within the accuracy slack of the most accurate one that fits (exporter.devices),
+deduplicated into the artifacts those choices need.
 
 Each artifact is lowered in memory, written to a hidden temp file, run by its own runtime over
 the whole dev split and compared with its PyTorch slice. A file lowered before from the same
@@ -14,7 +15,7 @@ directory beside --out and swapped in only when every artifact has passed (expor
 a kill at any moment leaves the previous complete bundle or the new one.
 
 With --budget, a file that fails its gate stops being a candidate: its (slice, variant) is marked
-failed in the table, the devices choose again (the next most accurate candidate within budget),
+failed in the table, the devices choose again (the next best candidate within budget),
 and the bundle is written anew (files that passed come from the artifact cache); the manifest
 lists the failed file under "rejected" and each replaced choice says so in its reason. Without
 --budget (files asked for by name) or when nothing is left to choose, a failed artifact leaves
@@ -251,8 +252,9 @@ def _budget_length(spec: ExportSpec, inputs):
 
 
 def _choose(spec: ExportSpec, rows: list[dict], inputs, teacher):
-    """Per device and runtime the most accurate candidate within budget, for one sentence of the
-    budget's length: (choices, infeasible, jobs)."""
+    """Per device and runtime the best candidate within budget (selector.py: the smallest within the
+    accuracy slack of the most accurate), for one sentence of the budget's length: (choices,
+    infeasible, jobs)."""
     from exporter.devices.commands import needed_artifacts, plan_for_target
 
     choices, infeasible = plan_for_target(spec.target, spec.budget, rows, device=spec.device,
