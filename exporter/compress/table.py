@@ -68,8 +68,12 @@ def format_table(table: dict) -> str:
     head = f"{'variant':<11} {'prec':<8} {'width':>5} {'depth':>6} {'dev':>6} {'test':>6} {'MB':>7}"
     lines = [head, "-" * len(head)]
     for r in table["rows"]:
-        lines.append(f"{r.get('variant', ''):<11} {r['precision']:<8} {r['width']:>5g} {r['depth']:>6.3g} "
+        precision = r["precision"] + ("*" if r.get("activations") == "dynamic" else "")
+        lines.append(f"{r.get('variant', ''):<11} {precision:<8} {r['width']:>5g} {r['depth']:>6.3g} "
                      f"{100 * r['dev_accuracy']:>6.1f} {100 * r['test_accuracy']:>6.1f} {r['bytes'] / 1e6:>7.2f}")
+    if any(r.get("activations") == "dynamic" for r in table["rows"]):
+        lines.append("* simulated with activations quantized per token at run time, as the dynamic int8 and "
+                     "stock-runtime ternary files run (exporter/compress/ptq.py)")
     return "\n".join(lines)
 
 
