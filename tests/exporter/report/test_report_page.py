@@ -54,7 +54,9 @@ MANIFEST = {
                               "label_agreement": 0.97}}],
     "fallbacks": ["w1-d1-int8.pte: 9 ops outside XNNPACK"], "rejected": [],
 }
-GRID = {"rows": [{"width": 1.0, "depth": 1.0, "precision": "fp32", "dev_accuracy": 0.86, "test_accuracy": 0.85}]}
+GRID = {"rows": [{"width": 1.0, "depth": 1.0, "precision": "fp32", "dev_accuracy": 0.86, "test_accuracy": 0.85},
+                 {"width": 1.0, "depth": 1.0, "precision": "ternary", "dev_accuracy": 0.845, "test_accuracy": 0.84,
+                  "activations": "dynamic", "accuracy": "simulated"}]}
 
 
 def test_pareto_front_keeps_only_undominated_points():
@@ -91,7 +93,7 @@ def test_page_renders_in_chromium_with_every_system_in_every_plot(tmp_path):
     assert set(checks) == {"latency-s64", "size-s64", "latency-s128", "size-s128", "latency-real-s64", "predicted"}
     assert len(checks["predicted"]) == 4  # only rows with a prediction
     for text in ("Test CPU", "onnxruntime-fused-dynamic", "Attention×6", "pixel-8", "infeasible", "24.7", "Fit CPU",
-                 "real lengths (mean 24.8 tokens, ≤ 64)"):
+                 "real lengths (mean 24.8 tokens, ≤ 64)", "ternary (simulated, per-token activations)"):
         assert text in loaded.dom, text
     shot = screenshot(page, tmp_path / "report.png")
     assert shot.stat().st_size > 50_000
