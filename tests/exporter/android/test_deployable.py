@@ -111,7 +111,8 @@ def test_build_refuses_before_packing(tmp_path, program, named):
 
 @pytest.fixture(scope="module")
 def encoder_files(tmp_path_factory) -> tuple[Path, ...]:
-    """The tiny encoder lowered for every ExecuTorch variant the stock runtime runs (fp32, int8 static/dynamic)."""
+    """The tiny encoder lowered for every ExecuTorch variant the stock runtime runs (fp32, fp32-emb8, int8
+    static/dynamic)."""
     import torch
 
     from backends.base import LowerSpec
@@ -138,6 +139,6 @@ def test_encoder_programs_pass(encoder_files, phone):
     report = check_programs(encoder_files, phone)
     for f in report.files:
         print(f"\n{f.file}: {f.ops_checked} operators, delegates {f.delegates_checked}")
-    assert [f.file for f in report.files] == [p.name for p in encoder_files] and len(encoder_files) == 3
+    assert [f.file for f in report.files] == [p.name for p in encoder_files] and len(encoder_files) == 4
     assert all(f.ops_checked > 0 and f.delegates_checked == ("XnnpackBackend",) for f in report.files)
     assert (report.ops_registered, report.delegates_registered) == (len(phone.ops), ("XnnpackBackend",))
