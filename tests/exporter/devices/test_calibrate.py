@@ -30,8 +30,7 @@ class FakeBackend:
         return Lowered(f"{layers} {neurons}".encode(), self.name, spec.precision, "none")
 
     def load(self, path, threads=2):
-        layers, neurons = map(int, path.read_text().split())
-        delay = 2e-4 * layers * (1 + neurons / 64)
+        delay = _delay(path)
 
         def run(ids, mask):
             end = time.perf_counter() + delay
@@ -40,19 +39,19 @@ class FakeBackend:
         return run
 
 
+def _delay(path) -> float:
+    """The fake file's latency in seconds: a known function of its work."""
+    layers, neurons = map(int, path.read_text().split())
+    return 2e-4 * layers * (1 + neurons / 64)
+
+
 def _time_in_process(systems, spec):
+    """The known latency itself, not a busy-wait timed on a shared CPU: the fit's errors then depend
+    on the model, never on the machine's load (a timed version failed under a concurrent export)."""
     out = {}
     for system in systems:
-        run, rounds = FakeBackend([]).load(system.file), []
-        for _ in range(spec.rounds):
-            times = []
-            for _ in range(spec.runs):
-                t0 = time.perf_counter()
-                run(None, None)
-                times.append((time.perf_counter() - t0) * 1e3)
-            rounds.append(float(np.median(times)))
-        out[system.name] = {"median_ms": float(np.median(rounds)), "p90_ms": max(rounds), "cpu_ms": 0.0,
-                            "rounds": rounds}
+        ms = _delay(system.file) * 1e3
+        out[system.name] = {"median_ms": ms, "p90_ms": ms, "cpu_ms": 0.0, "rounds": [ms] * spec.rounds}
     return out
 
 
@@ -87,7 +86,8 @@ def test_calibrate_fits_and_saves(fake):
     fit = load_fit()
     assert fit.keys() == (("executorch", "fp32"),) and fit.host["fp32_gflops"] == 100.0
     errors = np.array([r["error_pct"] for r in result["rows"]])
-    assert np.all(np.abs(errors) < 25)  # a busy-wait runner on a shared CPU: loose, but a broken fit fails
+    print(f"\nfit errors on a known latency function: {np.round(errors, 2).tolist()} %")
+    assert np.all(np.abs(errors) < 1)  # the 4 rows are fitted exactly (0.0 % here); a broken fit is far off
 
 
 def test_per_backend_sequence_lengths():
