@@ -17,31 +17,26 @@ kept: the rewrite only changes the shapes they see.
 
 import copy
 
-import torch
-import torch.nn.functional as F
 from torch import nn
 
 from exporter.model.encoder import Layer
 
 
 class OneSentenceAttention:
-    """Mixed in before a Layer class: its forward for batch 1 in 3D (any other batch: the Layer's)."""
+    """Mixed in before a Layer class: its attention for batch 1 in 3D (any other batch: the Layer's)."""
 
-    def forward(self, x, add_mask, heads: int, neurons: int):
+    def attend(self, x, add_mask, heads: int):
         b, s, _ = x.shape
         if b != 1:
-            return super().forward(x, add_mask, heads, neurons)
-        inner = heads * self.head_dim
+            return super().attend(x, add_mask, heads)
 
         def split(t):  # [1, S, inner] -> [heads, S, d]
             return t.reshape(s, heads, self.head_dim).transpose(0, 1)
 
+        inner = heads * self.head_dim
         q, k, v = (split(lin(x, rows=inner)) for lin in (self.q, self.k, self.v))
         scores, probs = self.softmax(self.attention_scores(q, k), add_mask.reshape(1, 1, s))
-        ctx = self.attention_context(probs, v).transpose(0, 1).reshape(1, s, inner)
-        x = self.attn_norm(x + self.attn_out(ctx, cols=inner))
-        h = F.gelu(self.ffn_in(x, rows=neurons))
-        return self.ffn_norm(x + self.ffn_out(h, cols=neurons)), scores
+        return self.attention_context(self.drop(probs), v).transpose(0, 1).reshape(1, s, inner), scores
 
 
 _CLASSES: dict[type, type] = {}

@@ -68,7 +68,7 @@ class ExecuTorchBackend:
             model = _for_xnnpack(model)
             if spec.precision == "fp32":
                 model, quantization = word_table_option(model, spec)
-            if spec.precision == "int8":
+            else:
                 model, quantization = _quantize_int8(with_int8_word_table(model), spec)
             program = torch.export.export(model, example, dynamic_shapes=lengths, strict=False)
             edge = to_edge_transform_and_lower(program, transform_passes=list(PASSES),

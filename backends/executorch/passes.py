@@ -2,7 +2,7 @@
 
 Each one removes work from the attention block without changing what it computes:
 
-- remove_noop_expand: torch.matmul on 4D operands decomposes to expand_copy -> view_copy -> bmm.
+- remove_noop_reshapes: torch.matmul on 4D operands decomposes to expand_copy -> view_copy -> bmm.
   In attention both operands already have the batch shape, so each expand_copy copies a tensor to
   the same shape: 24 portable kernel calls in MiniLM, each one a break in the XNNPACK delegate.
   Dropping them leaves view_copy -> bmm, which XNNPACK takes as a batch matmul. In 3D attention
@@ -40,7 +40,7 @@ def _done(graph_module: torch.fx.GraphModule, modified: bool) -> PassResult:
     return PassResult(graph_module, modified)
 
 
-def remove_noop_expand(graph_module: torch.fx.GraphModule) -> PassResult:
+def remove_noop_reshapes(graph_module: torch.fx.GraphModule) -> PassResult:
     modified = False
     for node in _calls(graph_module, _edge("expand_copy")) + _calls(graph_module, _edge("view_copy")):
         source = node.args[0]
@@ -103,4 +103,4 @@ def infer_symbolic_dim(graph_module: torch.fx.GraphModule) -> PassResult:
     return _done(graph_module, modified)
 
 
-PASSES = (remove_noop_expand, merge_permutes, scale_before_bmm, infer_symbolic_dim)
+PASSES = (remove_noop_reshapes, merge_permutes, scale_before_bmm, infer_symbolic_dim)

@@ -44,15 +44,21 @@ def int8_per_token(x: torch.Tensor) -> torch.Tensor:
     return (torch.clamp(torch.round(x / scale) + zero, -128, 127) - zero) * scale
 
 
+def clipped_per_token(x: torch.Tensor, bound: float) -> torch.Tensor:
+    """A trained static step's input as stock runtimes quantize it: clipped to its range [-127 s, 127 s]
+    (`bound`), then per token. The table's rows and the files' reference both compute it here."""
+    return int8_per_token(x.clamp(-bound, bound))
+
+
 class ClippedDynamicInput(nn.Module):
-    """In place of a trained static input quantizer: clip to its range [-127 s, 127 s], then per token."""
+    """In place of a trained static input quantizer (ActQuant of range `bound`): clipped_per_token."""
 
     def __init__(self, bound: float):
         super().__init__()
         self.bound = bound
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return int8_per_token(x.clamp(-self.bound, self.bound))
+        return clipped_per_token(x, self.bound)
 
 
 class DynamicInt8Linear(SliceLinear):
@@ -95,10 +101,7 @@ class DynamicInputLinear(FrozenLinear):
     """A frozen Linear whose input is clipped to its trained range and quantized per token."""
 
     def quantize_input(self, x: torch.Tensor) -> torch.Tensor:
-        if self.input_scale is None:
-            return x
-        bound = 127 * self.input_scale
-        return int8_per_token(x.clamp(-bound, bound))
+        return x if self.input_scale is None else clipped_per_token(x, 127 * self.input_scale)
 
 
 def dynamic_reference(frozen: Encoder) -> Encoder:

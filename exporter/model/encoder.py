@@ -94,7 +94,8 @@ class Layer(nn.Module):
     def attention_context(self, probs: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return torch.matmul(probs, v)
 
-    def forward(self, x, add_mask, heads: int, neurons: int):
+    def attend(self, x, add_mask, heads: int):
+        """Multi-head attention over `heads` heads: (context [B, S, heads * head_dim], scores [B, heads, S, S])."""
         b, s, _ = x.shape
         inner = heads * self.head_dim
 
@@ -104,8 +105,11 @@ class Layer(nn.Module):
         q, k, v = (split(lin(x, rows=inner)) for lin in (self.q, self.k, self.v))
         scores, probs = self.softmax(self.attention_scores(q, k), add_mask)
         probs = self.drop(probs)
-        ctx = self.attention_context(probs, v).transpose(1, 2).reshape(b, s, inner)
-        x = self.attn_norm(x + self.drop(self.attn_out(ctx, cols=inner)))
+        return self.attention_context(probs, v).transpose(1, 2).reshape(b, s, inner), scores
+
+    def forward(self, x, add_mask, heads: int, neurons: int):
+        ctx, scores = self.attend(x, add_mask, heads)
+        x = self.attn_norm(x + self.drop(self.attn_out(ctx, cols=heads * self.head_dim)))
         h = F.gelu(self.ffn_in(x, rows=neurons))
         x = self.ffn_norm(x + self.drop(self.ffn_out(h, cols=neurons)))
         return x, scores
