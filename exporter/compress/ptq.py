@@ -41,7 +41,8 @@ def int8_per_token(x: torch.Tensor) -> torch.Tensor:
     hi = x.amax(-1, keepdim=True).clamp(min=0.0)
     scale = ((hi - lo) / 255.0).clamp(min=1e-12)
     zero = torch.round(-128.0 - lo / scale)
-    return (torch.clamp(torch.round(x / scale) + zero, -128, 127) - zero) * scale
+    # in place on one new tensor: the same values as the out-of-place chain, a fraction of the memory traffic
+    return (x / scale).round_().add_(zero).clamp_(-128, 127).sub_(zero).mul_(scale)
 
 
 def clipped_per_token(x: torch.Tensor, bound: float) -> torch.Tensor:

@@ -12,6 +12,7 @@ import math
 import torch
 
 from exporter.compress.finetune import Splits
+from exporter.compress.quant import fixed_weights
 from exporter.evaluate import accuracy, torch_logits
 from exporter.model.config import EncoderConfig
 from exporter.model.encoder import Encoder
@@ -54,8 +55,10 @@ def evaluate_rows(model: Encoder, splits: Splits, subnets: list[SubnetSpec], pre
         for sub in tqdm(subnets, desc=f"evaluate {phase}", unit="subnet", dynamic_ncols=True):
             model.active = sub
             kept = len(sub.kept_layers(layers))
+            with fixed_weights(model):
+                dev, test = _accuracy(model, splits.dev), _accuracy(model, splits.test)
             rows.append({"width": sub.width, "depth": round(kept / teacher_layers, 4), "precision": precision,
-                         "dev_accuracy": _accuracy(model, splits.dev), "test_accuracy": _accuracy(model, splits.test),
+                         "dev_accuracy": dev, "test_accuracy": test,
                          "bytes": subnet_bytes(model.cfg, sub, precision, quantized_embeddings),
                          "variant": variant, "phase": phase, "layers": kept})
     finally:

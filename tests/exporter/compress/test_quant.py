@@ -6,7 +6,7 @@ import torch
 
 from exporter.compress.freeze import activation_scales, freeze_ternary
 from exporter.compress.quant import (QMAX, ActQuant, QuantSpec, attach_lat, bake_lat, extract_quantized, fake_act,
-                                     fake_weight, int8_rows, quantize_model, ternarize)
+                                     fake_weight, fixed_weights, int8_rows, quantize_model, ternarize)
 from exporter.errors import UserError
 from exporter.model.encoder import SliceLinear
 from exporter.model.subnet import SubnetSpec
@@ -106,6 +106,39 @@ def test_every_slice_is_ternary_and_trains(tiny_model, tiny_inputs, width):
     loss = torch.nn.functional.cross_entropy(model(ids, mask), torch.zeros(len(ids), dtype=torch.long))
     loss.backward()
     assert model.layers[0].ffn_in.weight.grad.abs().sum() > 0 and model.word.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("weights", ["ternary", "int8"])
+def test_fixed_weights_computes_each_weight_once_and_changes_nothing(tiny_model, tiny_inputs, weights):
+    """Evaluation's cache: every batch gets the very tensor the first one did, per slice shape; the
+    logits equal uncached ones exactly; the method is back afterwards (training re-quantizes)."""
+    model, ids, mask = _trained_quantized(tiny_model, tiny_inputs, QuantSpec(weights))
+    lin = model.layers[0].ffn_in
+    for spec in (SubnetSpec(), SubnetSpec(0.5, 0.5)):
+        model.active = spec
+        with torch.no_grad():
+            plain = model(ids, mask)
+            with fixed_weights(model):
+                first, again = model(ids[:2], mask[:2]), model(ids, mask)
+                rows = spec.kept_neurons(model.cfg.ffn)
+                assert lin.effective_weight(rows, lin.in_features) is lin.effective_weight(rows, lin.in_features)
+                other = lin.effective_weight(rows // 2, lin.in_features)
+                assert other.shape[0] == rows // 2, "a cached weight served a slice of another shape"
+        diff = (plain - again).abs().max().item()
+        print(f"{weights} {spec.name}: cached vs uncached logits max abs diff {diff:.1e}")
+        assert diff == 0.0 and torch.equal(first, plain[:2])
+    assert "effective_weight" not in vars(lin), "fixed_weights left its cache on the module"
+    model.active = SubnetSpec()
+
+
+def test_fake_act_in_evaluation_equals_training_forward():
+    torch.manual_seed(1)
+    x, bound = 3 * torch.randn(500), torch.tensor(2.5)
+    with torch.no_grad():
+        evaluated = fake_act(x, bound)
+    trained = fake_act(x.clone().requires_grad_(True), bound)
+    assert trained.requires_grad and not evaluated.requires_grad
+    assert torch.equal(evaluated, trained.detach())
 
 
 def test_state_keys_stay_compatible_and_extract_matches_slice(tiny_model, tiny_inputs):
