@@ -107,7 +107,8 @@ def main(argv=None) -> int:
     p.add_argument("--runs", type=int, default=30)
     p.add_argument("--rounds", type=int, default=CalibrationSpec.rounds)
     p.add_argument("--statistic", default=CalibrationSpec.statistic,
-                   help="of the rounds' per-process medians: min (default: a shared host only slows runs down) or median")
+                   help="of the rounds' per-process medians: min (default: a shared host only slows runs "
+                        "down) or median")
     p.add_argument("--out", default=str(ROOT / "build" / "latency"))
     p.add_argument("--fresh", action="store_true", help="re-time configurations already in the cache")
     p.add_argument("--no-save", action="store_true", help="do not write the fit to the user config dir")

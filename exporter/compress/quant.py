@@ -76,11 +76,15 @@ def ternarize(w: torch.Tensor, d: torch.Tensor | None = None) -> torch.Tensor:
     return torch.sign(w).mul_(keep).mul_(alpha)
 
 
+def _symmetric_int8(x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """round(x / scale) clamped to [-127, 127], times scale; in place on one new tensor, not four."""
+    return (x / scale).round_().clamp_(-QMAX, QMAX).mul_(scale)
+
+
 def int8_rows(w: torch.Tensor) -> torch.Tensor:
     """Per-row symmetric int8: scale = max|w_row| / 127, values round(w / scale) · scale."""
     w = w.detach()
-    scale = w.abs().amax(-1, keepdim=True).clamp(min=1e-12) / QMAX
-    return (w / scale).round_().clamp_(-QMAX, QMAX).mul_(scale)
+    return _symmetric_int8(w, w.abs().amax(-1, keepdim=True).clamp(min=1e-12) / QMAX)
 
 
 class _Straight(torch.autograd.Function):
@@ -109,8 +113,7 @@ def fake_weight(w: torch.Tensor, kind: str, d: torch.Tensor | None = None) -> to
 
 def fake_act(x: torch.Tensor, bound: torch.Tensor) -> torch.Tensor:
     """8-bit symmetric fake quantization with range `bound`; the STE passes gradients inside the range."""
-    scale = bound.detach().clamp(min=1e-8) / QMAX
-    q = (x.detach() / scale).round_().clamp_(-QMAX, QMAX).mul_(scale)  # in place: one tensor, not four
+    q = _symmetric_int8(x.detach(), bound.detach().clamp(min=1e-8) / QMAX)
     if not (torch.is_grad_enabled() and x.requires_grad):
         return q  # evaluation: the same values, no gradient mask to build
     return _Straight.apply(x, q, x.detach().abs() <= bound)

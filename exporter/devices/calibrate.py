@@ -146,7 +146,8 @@ def measure(spec: CalibrationSpec, fresh: bool = False, progress: bool = True) -
     First every missing file is lowered (cached as an artifact); then each (backend, variant)
     group is timed the way systems are compared here (exporter/bench_timing.py): every file in its
     own fresh process, the group's files interleaved round-robin over `spec.rounds` rounds, the
-    row the `statistic` (default: the minimum) of the rounds' medians. A group's rows are cached once its rounds are done."""
+    row the `statistic` (default: the minimum) of the rounds' medians. A group's rows are cached
+    once its rounds are done."""
     import torch
     from tqdm import tqdm
 
