@@ -47,9 +47,10 @@ bench: install
 fuzz-long: install system-deps
 	$(BIN)/python scripts/fuzz_ternary_blob.py --cases 1000000 --libfuzzer-runs 2000000
 
-# Ternary GEMM vs XNNPACK int8/fp32 on the MiniLM shapes.
+# Ternary GEMM vs XNNPACK static / dynamic int8 and fp32 on the MiniLM shapes, at 1 and 2 threads.
 bench-gemm: install
 	$(BIN)/python scripts/bench_ternary_gemm.py --threads 1
+	$(BIN)/python scripts/bench_ternary_gemm.py --threads 2
 
 clean:
 	rm -rf bundle build

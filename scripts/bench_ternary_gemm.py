@@ -1,6 +1,7 @@
 """GEMM microbenchmark for the MiniLM shapes: our ternary kernel against
-XNNPACK int8 (dynamically quantized activations, per-channel int8 weights)
-and XNNPACK fp32, in the same run.
+XNNPACK int8 with static activations (what the static int8 files run),
+XNNPACK int8 with dynamically quantized activations (both per-channel int8
+weights) and XNNPACK fp32, in the same run.
 
     .venv/bin/python scripts/bench_ternary_gemm.py [--threads 1] [--repeats 200]
 
@@ -9,7 +10,8 @@ Columns (microseconds per Linear call, lower is better; the fastest of
 other jobs' time slices: medians of exactly 8 or 12 ms were seen here):
   tern kernel   the C kernel alone (C API, no ExecuTorch overhead)
   tern .pte     one-Linear .pte through executorch.runtime (DynaedgeTernaryBackend)
-  xnn int8 .pte / xnn fp32 .pte   the same Linear lowered to XNNPACK
+  xnn s8 / xnn d8 / xnn fp32    the same Linear lowered to XNNPACK: static int8
+                activations (calibrated on the input), dynamic int8, fp32
 Each .pte column includes the same Python -> ExecuTorch call overhead.
 """
 
@@ -49,13 +51,13 @@ def lower(layer: torch.nn.Linear, x: torch.Tensor, kind: str) -> bytes:
     from backends.executorch.ternary.partitioner import TernaryPartitioner
 
     module = torch.nn.Sequential(layer).eval()
-    if kind == "xnn_int8":
+    if kind in ("xnn_static", "xnn_dynamic"):
         from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
             XNNPACKQuantizer, get_symmetric_quantization_config)
         from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
         quantizer = XNNPACKQuantizer().set_global(
-            get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True))
+            get_symmetric_quantization_config(is_per_channel=True, is_dynamic=kind == "xnn_dynamic"))
         prepared = prepare_pt2e(torch.export.export(module, (x,)).module(), quantizer)
         prepared(x)
         module = convert_pt2e(prepared)
@@ -101,8 +103,8 @@ def main() -> int:
     load_backend()
     portable_lib._unsafe_reset_threadpool(args.threads)
     print(f"threads: XNNPACK {portable_lib._threadpool_get_thread_count()}, ternary {args.threads}\n")
-    header = f"{'M':>4} {'K':>5} {'N':>5} | {'tern kernel':>11} {'tern .pte':>10} {'xnn int8 .pte':>13} " \
-             f"{'xnn fp32 .pte':>13} | {'tern/int8':>9} {'GOP/s tern':>10}"
+    header = f"{'M':>4} {'K':>5} {'N':>5} | {'tern kernel':>11} {'tern .pte':>10} {'xnn s8':>8} {'xnn d8':>8} " \
+             f"{'xnn fp32':>8} | {'tern/s8':>7} {'tern/d8':>7} {'GOP/s tern':>10}"
     print(header)
     print("-" * len(header))
     for k, n in KN_SHAPES:
@@ -111,11 +113,13 @@ def main() -> int:
             layer = ternary_linear(k, n)
             kernel_us = time_kernel(layer, x, args.repeats)
             tern_us = time_pte(lower(layer, x, "ternary"), x, args.repeats)
-            int8_us = time_pte(lower(layer, x, "xnn_int8"), x, args.repeats)
+            static_us = time_pte(lower(layer, x, "xnn_static"), x, args.repeats)
+            dynamic_us = time_pte(lower(layer, x, "xnn_dynamic"), x, args.repeats)
             fp32_us = time_pte(lower(layer, x, "xnn_fp32"), x, args.repeats)
             gops = 2 * m * k * n / (kernel_us * 1e3)
-            print(f"{m:>4} {k:>5} {n:>5} | {kernel_us:>11.1f} {tern_us:>10.1f} {int8_us:>13.1f} "
-                  f"{fp32_us:>13.1f} | {tern_us / int8_us:>9.2f} {gops:>10.1f}", flush=True)
+            print(f"{m:>4} {k:>5} {n:>5} | {kernel_us:>11.1f} {tern_us:>10.1f} {static_us:>8.1f} {dynamic_us:>8.1f} "
+                  f"{fp32_us:>8.1f} | {tern_us / static_us:>7.2f} {tern_us / dynamic_us:>7.2f} {gops:>10.1f}",
+                  flush=True)
     return 0
 
 

@@ -9,11 +9,12 @@ written in XNNPACK's ops (layer_norm.py) and whose attention runs in 3D for one 
 double transposes, the score scaling moved onto the queries): only the embedding
 gathers, the int -> float casts, the mask unsqueezes, the token-type row and the pooling sums stay
 on portable kernels (the fallbacks line lists them). int8_mode=dynamic was the faster mode on the
-hosts measured (scripts/bench_int8_variants.py). Every file but the 2-bit delegate's accepts any
+hosts measured (scripts/bench_int8_variants.py). Every file accepts any
 sentence length up to seq_len (lengths.py): a phone runs a 20-token sentence at 20, not padded to
 64. ternary: a frozen QAT model
 (exporter.compress.freeze) whose ternary Linears go to our 2-bit DynaedgeTernaryBackend
-(backends/executorch/ternary), everything else to XNNPACK.
+(backends/executorch/ternary), everything else to XNNPACK, from the same XNNPACK-friendly copy and
+edge passes as fp32 and int8 (13 LayerNorms and 24 expands were portable ops in between).
 """
 
 from pathlib import Path
@@ -60,8 +61,12 @@ class ExecuTorchBackend:
             quantization = SCHEME
         elif spec.precision == "ternary":
             from backends.executorch.ternary.lowering import lower_ternary
+            from backends.executorch.ternary.partitioner import TernaryPartitionSpec
 
-            edge = lower_ternary(model, example)
+            # Only the model's own Linears: the LayerNorm rewrite's constant 1/H rows look ternary too.
+            linears = frozenset(f"{name}.weight" for name, m in model.named_modules() if isinstance(m, torch.nn.Linear))
+            edge = lower_ternary(_for_xnnpack(model), example, TernaryPartitionSpec(weights=linears), lengths, PASSES,
+                                 constant_methods(spec.seq_len))
             quantization = ("ternary 2-bit weights with per-row scales (DynaedgeTernaryBackend), int8 activations "
                             "with trained static scales; other ops on XNNPACK")
         else:
@@ -79,13 +84,9 @@ class ExecuTorchBackend:
         names = ", ".join(f"{k} x{v}" for k, v in undelegated_op_names(edge).items())
         fallbacks = (f"{delegates['undelegated']} ops outside XNNPACK run on portable kernels: {names}",) \
             if delegates.get("undelegated", 0) else ()
-        fixed_length = spec.precision == "ternary" and storage == "delegate"
-        if fixed_length:
-            fallbacks += (f"fixed length {spec.seq_len}: the 2-bit delegate takes static shapes, so sentences are "
-                          f"padded to it",)
         data = edge.to_executorch().buffer
         return Lowered(bytes(data), self.name, spec.precision, quantization, delegates, fallbacks,
-                       max_len=None if fixed_length else spec.seq_len)
+                       max_len=spec.seq_len)
 
     def load(self, path: Path, threads: int = 2):
         from backends.executorch.runner import ExecuTorchRunner

@@ -1,6 +1,6 @@
 """ExecuTorch's variants: what `dynaedge export` can write as a .pte (backends/variant.py).
 
-Every file but the 2-bit delegate's takes any length up to seq_len (lengths.py).
+Every file takes any length up to seq_len (lengths.py).
 """
 
 from backends.variant import Variant
@@ -21,7 +21,7 @@ VARIANTS = (
             options=(("int8_mode", "dynamic"),), table_bytes=1.0, lengths="any", dynamic_activations=True),
     Variant("executorch", "ternary", "", SUFFIX, "executorch+ternary", "ternary",
             "2-bit ternary weights on our DynaedgeTernaryBackend delegate, int8 activations",
-            options=(("ternary_storage", "delegate"),), default=True, table_bytes=0.25),
+            options=(("ternary_storage", "delegate"),), default=True, table_bytes=0.25, lengths="any"),
     Variant("executorch", "ternary", "int4", SUFFIX, "executorch", "ternary-fallback",
             "ternary weights as XNNPACK 4-bit per-channel codes {-7,0,7}, dynamic int8 activations (stock runtime)",
             options=(("ternary_storage", "int4"),), weight_bytes=0.5, table_bytes=0.25,

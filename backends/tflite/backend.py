@@ -87,7 +87,7 @@ class TFLiteBackend:
         if OP_NAME.encode() in Path(path).read_bytes():  # the op code's name; the Python interpreter cannot run it
             from backends.tflite.ternary.runner import LiteRtTernaryRunner
 
-            return LiteRtTernaryRunner(Path(path))
+            return LiteRtTernaryRunner(Path(path), threads=threads)
         return TFLiteRunner(Path(path), threads)
 
 

@@ -14,7 +14,12 @@ def test_ternary_pte_matches_frozen_eager(tiny_model, tiny_inputs, tmp_path):
     lowered, parity, scale = lower_and_compare(get_backend("executorch"), frozen, ids, mask, "ternary", tmp_path)
     n_linear = sum(1 for name, _ in frozen.named_modules() if name.split(".")[-1] in
                    ("q", "k", "v", "attn_out", "ffn_in", "ffn_out"))
+    # Exactly the model's Linears: not the LayerNorm rewrite's constant 1/H rows, which look ternary.
     assert lowered.delegates.get("DynaedgeTernaryBackend", 0) == n_linear, lowered.delegates
+    # Any length up to seq_len (the runner fed each sentence unpadded above), and the LayerNorms on
+    # XNNPACK like the other .pte files.
+    assert lowered.max_len == ids.shape[1] and int(mask.sum(1).min()) < ids.shape[1]
+    assert "layer_norm" not in " ".join(lowered.fallbacks), lowered.fallbacks
     assert parity.sqnr_db >= 30, (f"ternary .pte SQNR {parity.sqnr_db:.1f} dB vs the frozen eager model, max diff "
                                   f"{parity.max_abs_diff:.2e} on logits of scale {scale:.2e}")
     assert parity.label_agreement == 1.0

@@ -36,6 +36,18 @@ def validate_blob(blob: bytes) -> tuple[int, str]:
     return status, lib.dynaedge_ternary_status_name(status).decode()
 
 
+def set_threads(threads: int) -> None:
+    """Threads of the kernel's own pool (the caller plus threads - 1 workers)."""
+    _lib().dynaedge_ternary_set_num_threads(threads)
+
+
+def set_min_parallel_macs(macs: int) -> None:
+    """Linears below this many multiply-adds run on one thread (measuring the threshold needs 0)."""
+    lib = _lib()
+    lib.dynaedge_ternary_set_min_parallel_macs.argtypes = [ctypes.c_uint64]
+    lib.dynaedge_ternary_set_min_parallel_macs(macs)
+
+
 def path_available(path: KernelPath) -> bool:
     return bool(_lib().dynaedge_ternary_path_available(int(path)))
 

@@ -21,14 +21,18 @@ def lower_ternary(
     example_inputs: tuple[Any, ...],
     spec: TernaryPartitionSpec = TernaryPartitionSpec(),
     dynamic_shapes: Any = None,
+    transform_passes: Sequence[Any] = (),
+    constant_methods: dict[str, Any] | None = None,
 ):
     """torch.export + to_edge_transform_and_lower with [TernaryPartitioner, XnnpackPartitioner];
     returns the EdgeProgramManager (count_delegated_ops takes it)."""
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
-    exported = torch.export.export(model, example_inputs, dynamic_shapes=dynamic_shapes)
-    return to_edge_transform_and_lower(exported, partitioner=[TernaryPartitioner(spec), XnnpackPartitioner()])
+    exported = torch.export.export(model, example_inputs, dynamic_shapes=dynamic_shapes, strict=False)
+    return to_edge_transform_and_lower(exported, transform_passes=list(transform_passes),
+                                       partitioner=[TernaryPartitioner(spec), XnnpackPartitioner()],
+                                       constant_methods=constant_methods)
 
 
 def run_pte(pte: bytes, inputs: Sequence[torch.Tensor], method: str = "forward") -> list[torch.Tensor]:

@@ -29,9 +29,15 @@ class TernaryPartitionSpec:
     """activation_scales: static per-tensor int8 scales from quantization-aware
     training, keyed by the Linear's weight name (e.g. "layers.0.ffn.up.weight").
     A Linear without one uses the scale of a dequantize_per_tensor feeding it,
-    else dynamic per-row scales."""
+    else dynamic per-row scales.
+
+    weights: claim only the Linears with these weight names (None: every Linear
+    whose weight is ternary). A model rewritten for XNNPACK has constant
+    fully-connected layers that only look ternary, e.g. LayerNorm's mean as a
+    product with a constant 1/H row (backends/executorch/layer_norm.py)."""
 
     activation_scales: Mapping[str, float] = field(default_factory=dict)
+    weights: frozenset[str] | None = None
     qmin: int = -127
     qmax: int = 127
     rtol: float = 1e-5  # how exactly a row must hold {-a, 0, +a}
@@ -86,6 +92,8 @@ class TernaryPartitioner(Partitioner):
                 "TernaryPartitioner sees only fake weights: lower with to_edge_transform_and_lower, "
                 "or call partitioner.scan(exported_program) on the real program before to_backend")
         matches = find_ternary_linears(exported_program, self.partition_spec.rtol, self._known)
+        if self.partition_spec.weights is not None:
+            matches = [m for m in matches if m.weight_name in self.partition_spec.weights]
         names = {m.weight_name for m in matches}
         unclaimed = set(self.partition_spec.activation_scales) - names
         if unclaimed:

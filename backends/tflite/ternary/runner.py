@@ -35,16 +35,20 @@ def _lib() -> ctypes.CDLL:
                                             ctypes.c_char_p, ctypes.c_size_t]
         lib.dynaedge_litert_num_ternary_nodes.argtypes = [ctypes.c_void_p]
         lib.dynaedge_litert_close.argtypes = [ctypes.c_void_p]
+        lib.dynaedge_litert_set_kernel_threads.argtypes = [ctypes.c_int]
         _LIB.append(lib)
     return _LIB[0]
 
 
 class LiteRtTernaryRunner:
-    """(ids, mask) int32 [1, seq] -> float32 logits, with the ternary kernel registered."""
+    """(ids, mask) int32 [1, seq] -> float32 logits, with the ternary kernel registered. `threads`
+    sets the ternary kernel's pool; the model's other ops run on LiteRT's default CPU threads (the
+    wheel's C API exports no thread option)."""
 
-    def __init__(self, path: Path, num_inputs: int = 2):
+    def __init__(self, path: Path, num_inputs: int = 2, threads: int = 2):
         self.handle = None  # set first: __del__ runs even when opening fails
         self.lib = _lib()
+        self.lib.dynaedge_litert_set_kernel_threads(threads)
         error = ctypes.create_string_buffer(1024)
         handle = self.lib.dynaedge_litert_open(str(path).encode(), num_inputs, error, len(error))
         if not handle:

@@ -181,7 +181,7 @@ def test_a_length_adaptive_file_is_predicted_at_the_budget_length_a_fixed_one_at
     profile, cfg, full = load_profile("pixel-8"), EncoderConfig(), SubnetSpec(1.0, 1.0)
     adaptive = V("executorch", "int8")
     fixed = replace(adaptive, lengths="fixed")  # the same file with a fixed [1, 64] input
-    assert adaptive.adaptive_length and not V("executorch", "ternary").adaptive_length
+    assert adaptive.adaptive_length and not V("tflite", "ternary").adaptive_length
     at = {n: predict_ms(synthetic_fit, profile, adaptive, cfg, full, n) for n in (20, 64)}
     rows = [{"width": 1.0, "depth": 1.0, "precision": "int8", "dev_accuracy": 0.85}]
     budget = Budget(round((at[20] + at[64]) / 2, 3), 20)

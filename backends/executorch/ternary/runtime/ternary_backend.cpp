@@ -1,7 +1,10 @@
 // ExecuTorch BackendInterface for "DynaedgeTernaryBackend": one delegate call
 // is one Linear, inputs (x[..., K]) and outputs (y[..., N]), both fp32.
 // init() validates the blob and copies the weights out so ExecuTorch can free
-// the processed buffer; execute() quantizes x and runs the ternary GEMM.
+// the processed buffer; execute() quantizes x and runs the ternary GEMM on
+// ExecuTorch's own thread pool, the one XNNPACK runs on: its workers are still
+// spinning from the previous XNNPACK call, a second pool would fight them for
+// the cores, and the runtime's thread setting then governs every op.
 #include <executorch/runtime/backend/interface.h>
 #include <executorch/runtime/core/error.h>
 #include <executorch/runtime/core/evalue.h>
@@ -9,10 +12,24 @@
 #include <executorch/runtime/platform/log.h>
 
 #include <array>
+#include <cstdint>
 #include <new>
 
 #include "ternary_blob.h"
 #include "ternary_kernel.h"
+
+// The wheel ships libexecutorch_threadpool.so but not threadpool.h or
+// pthreadpool.h: the three declarations used here, as those headers give them
+// (extension/threadpool/threadpool.h; pthreadpool's stable C API).
+struct pthreadpool;
+extern "C" {
+size_t pthreadpool_get_threads_count(pthreadpool* pool);
+void pthreadpool_parallelize_1d(
+    pthreadpool* pool, void (*fn)(void*, size_t), void* ctx, size_t range, uint32_t flags);
+}
+namespace executorch::extension::threadpool {
+pthreadpool* get_pthreadpool();
+}  // namespace executorch::extension::threadpool
 
 namespace dynaedge {
 namespace ternary {
@@ -34,6 +51,26 @@ using executorch::runtime::Result;
 using executorch::runtime::Span;
 
 constexpr const char* kBackendName = "DynaedgeTernaryBackend";
+
+// ExecuTorch's pool, looked up per call: the runtime may replace it
+// (_unsafe_reset_threadpool) between calls. No pool: the caller alone.
+class ExecuTorchExecutor final : public Executor {
+ public:
+  ExecuTorchExecutor() : pool_(executorch::extension::threadpool::get_pthreadpool()) {}
+  int threads() const override {
+    return pool_ == nullptr ? 1 : static_cast<int>(pthreadpool_get_threads_count(pool_));
+  }
+  void run(size_t tasks, TaskFn fn, void* ctx) override {
+    if (pool_ == nullptr) {
+      for (size_t t = 0; t < tasks; ++t) fn(ctx, t);
+      return;
+    }
+    pthreadpool_parallelize_1d(pool_, fn, ctx, tasks, 0);
+  }
+
+ private:
+  pthreadpool* pool_;
+};
 
 struct Handle {
   TernaryLinear linear;
@@ -97,8 +134,9 @@ class DynaedgeTernaryBackend final : public BackendInterface {
       ET_LOG(Error, "%s: cannot shape the output as [..., %u]", kBackendName, w.n);
       return Error::InvalidArgument;
     }
+    ExecuTorchExecutor executor;
     if (!ternary_linear(w, x.const_data_ptr<float>(), m, y.mutable_data_ptr<float>(),
-                        &handle->scratch, KernelPath::Auto)) {
+                        &handle->scratch, KernelPath::Auto, &executor)) {
       return Error::Internal;
     }
     return Error::Ok;

@@ -32,6 +32,8 @@ void dynaedge_ternary_set_num_threads(int threads) { set_num_threads(threads); }
 
 int dynaedge_ternary_num_threads() { return num_threads(); }
 
+void dynaedge_ternary_set_min_parallel_macs(uint64_t macs) { set_min_parallel_macs(macs); }
+
 int dynaedge_ternary_best_path() { return static_cast<int>(best_kernel_path()); }
 
 // Runs the Linear on x[m, K]. With acc != null writes the int32 accumulators

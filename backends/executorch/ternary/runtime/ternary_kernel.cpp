@@ -82,14 +82,19 @@ int default_threads() {
 }
 
 ThreadPool& pool() {
-  // Sized once for the most threads ever allowed; never destroyed (see thread_pool.h).
-  static ThreadPool* p = new ThreadPool(kMaxThreads - 1);
+  static ThreadPool* p = new ThreadPool();  // never destroyed (see thread_pool.h)
   return *p;
 }
 
-// Below this many multiply-adds waking a worker costs more than it saves.
-constexpr uint64_t kMinParallelMacs = uint64_t{1} << 22;
+class OwnExecutor final : public Executor {
+ public:
+  int threads() const override { return num_threads(); }
+  void run(size_t tasks, TaskFn fn, void* ctx) override { pool().run(tasks, num_threads() - 1, fn, ctx); }
+};
+
+std::atomic<uint64_t> g_min_parallel_macs{kDefaultMinParallelMacs};
 constexpr size_t kPanelsPerTask = 2;
+constexpr size_t kRowsPerQuantizeTask = 16;
 
 void run_path(GemmArgs a, KernelPath path) {
   switch (path) {
@@ -104,27 +109,58 @@ void run_path(GemmArgs a, KernelPath path) {
   }
 }
 
-bool run_gemm(GemmArgs a, KernelPath path) {
+// Threads worth using for this Linear on `executor` (1: run on the caller alone).
+int useful_threads(const TernaryLinear& w, size_t m, Executor* executor) {
+  const uint64_t macs = static_cast<uint64_t>(m) * w.n_padded * w.k_padded;
+  if (macs < g_min_parallel_macs.load(std::memory_order_relaxed) || w.n_padded / kPanelN < 2) return 1;
+  return executor->threads();
+}
+
+struct GemmTask {
+  GemmArgs args;
+  KernelPath path;
+  size_t panels;
+};
+
+void gemm_task(void* ctx, size_t t) {
+  const auto* task = static_cast<const GemmTask*>(ctx);
+  GemmArgs part = task->args;
+  part.panel_begin = t * kPanelsPerTask;
+  part.panel_end = std::min(task->panels, part.panel_begin + kPanelsPerTask);
+  run_path(part, task->path);
+}
+
+bool run_gemm(GemmArgs a, KernelPath path, Executor* executor, int threads) {
   if (path == KernelPath::Auto) path = best_kernel_path();
   if (!kernel_path_available(path)) return false;
   const size_t panels = a.w->n_padded / kPanelN;
-  const uint64_t macs = static_cast<uint64_t>(a.m) * a.w->n_padded * a.w->k_padded;
-  if (num_threads() <= 1 || macs < kMinParallelMacs || panels < 2) {
+  if (threads <= 1) {
     a.panel_begin = 0;
     a.panel_end = panels;
     run_path(a, path);
     return true;
   }
-  // Tasks of two panels; each thread takes the next one (static split would
-  // idle a core when the other is busy with someone else's work).
-  const size_t tasks = (panels + kPanelsPerTask - 1) / kPanelsPerTask;
-  pool().run(tasks, num_threads() - 1, [&](size_t t) {
-    GemmArgs part = a;
-    part.panel_begin = t * kPanelsPerTask;
-    part.panel_end = std::min(panels, part.panel_begin + kPanelsPerTask);
-    run_path(part, path);
-  });
+  // Tasks of two panels taken in turn (a static split would idle a core
+  // while the other is busy with someone else's work).
+  GemmTask task{a, path, panels};
+  executor->run((panels + kPanelsPerTask - 1) / kPanelsPerTask, gemm_task, &task);
   return true;
+}
+
+struct QuantizeTask {
+  const TernaryLinear* w;
+  const float* x;
+  size_t m;
+  Scratch* s;
+};
+
+void quantize_task(void* ctx, size_t t) {
+  const auto* task = static_cast<const QuantizeTask*>(ctx);
+  const size_t i0 = t * kRowsPerQuantizeTask;
+  const size_t rows = std::min(task->m - i0, kRowsPerQuantizeTask);
+  const TernaryLinear& w = *task->w;
+  quantize_activations(w, task->x + i0 * w.k, rows, task->s->q.data() + i0 * w.k_padded,
+                       task->s->row_scale.data() + i0, task->s->row_sum.data() + i0);
 }
 
 }  // namespace
@@ -136,6 +172,13 @@ void set_num_threads(int threads) {
 int num_threads() {
   if (g_threads.load() == 0) set_num_threads(default_threads());
   return g_threads.load();
+}
+
+void set_min_parallel_macs(uint64_t macs) { g_min_parallel_macs = macs; }
+
+Executor& own_executor() {
+  static OwnExecutor* executor = new OwnExecutor();  // never destroyed, like the pool
+  return *executor;
 }
 
 void quantize_activations(
@@ -151,6 +194,9 @@ void quantize_activations(
   if (kernel_path_available(KernelPath::Avx512Vnni)) {
     absmax_fn = detail::absmax_avx512;
     quantize_fn = detail::quantize_row_avx512;
+  } else if (kernel_path_available(KernelPath::Avx2)) {
+    absmax_fn = detail::absmax_avx2;
+    quantize_fn = detail::quantize_row_avx2;
   }
 #elif defined(__aarch64__)
   absmax_fn = detail::absmax_neon;
@@ -179,19 +225,28 @@ void quantize_activations(
 
 bool ternary_gemm_s32(
     const TernaryLinear& w, const int8_t* q, const int32_t* row_sum, size_t m, int32_t* acc,
-    KernelPath path) {
+    KernelPath path, Executor* executor) {
+  if (executor == nullptr) executor = &own_executor();
   const GemmArgs a{&w, q, row_sum, m, acc, nullptr, nullptr, 0, 0};
-  return run_gemm(a, path);
+  return run_gemm(a, path, executor, useful_threads(w, m, executor));
 }
 
 bool ternary_linear(
-    const TernaryLinear& w, const float* x, size_t m, float* y, Scratch* s, KernelPath path) {
+    const TernaryLinear& w, const float* x, size_t m, float* y, Scratch* s, KernelPath path,
+    Executor* executor) {
+  if (executor == nullptr) executor = &own_executor();
   s->q.resize(m * w.k_padded);
   s->row_scale.resize(m);
   s->row_sum.resize(m);
-  quantize_activations(w, x, m, s->q.data(), s->row_scale.data(), s->row_sum.data());
+  const int threads = useful_threads(w, m, executor);
+  if (threads <= 1) {
+    quantize_activations(w, x, m, s->q.data(), s->row_scale.data(), s->row_sum.data());
+  } else {
+    QuantizeTask task{&w, x, m, s};
+    executor->run((m + kRowsPerQuantizeTask - 1) / kRowsPerQuantizeTask, quantize_task, &task);
+  }
   const GemmArgs a{&w, s->q.data(), s->row_sum.data(), m, nullptr, y, s->row_scale.data(), 0, 0};
-  return run_gemm(a, path);
+  return run_gemm(a, path, executor, threads);
 }
 
 namespace detail {

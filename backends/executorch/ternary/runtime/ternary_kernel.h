@@ -27,11 +27,34 @@ const char* kernel_path_name(KernelPath path);
 bool kernel_path_available(KernelPath path);
 KernelPath best_kernel_path();
 
-// Threads for one GEMM (the caller plus pool workers). Default: the CPU count
-// capped at 4, or $DYNAEDGE_TERNARY_THREADS. Small GEMMs run on one thread.
+// Threads of the kernel's own pool (the caller plus num_threads() - 1
+// workers). Default: the CPU count capped at 4, or $DYNAEDGE_TERNARY_THREADS.
 constexpr int kMaxThreads = 8;
 void set_num_threads(int threads);
 int num_threads();
+
+// A Linear of fewer multiply-adds (M x N_padded x K_padded) runs on the caller
+// alone, whatever the executor offers. Measured by
+// scripts/ternary_parallel_threshold.py (README: "Threads"): from 786,432 on,
+// two threads beat one by >= 5 % in every MiniLM slice shape with the pool
+// warm (AMD EPYC, AVX2, 2026-12-07). Settable for that measurement.
+constexpr uint64_t kDefaultMinParallelMacs = 786432;
+void set_min_parallel_macs(uint64_t macs);
+
+// Where a Linear's parallel work runs: run(tasks, fn, ctx) calls fn(ctx, t)
+// for every t in [0, tasks), the caller taking a share, and returns when all
+// are done. The ExecuTorch delegate passes ExecuTorch's own pool (the one
+// XNNPACK uses); null means the kernel's own pool.
+using TaskFn = void (*)(void* ctx, size_t task);
+class Executor {
+ public:
+  virtual int threads() const = 0;
+  virtual void run(size_t tasks, TaskFn fn, void* ctx) = 0;
+
+ protected:
+  ~Executor() = default;
+};
+Executor& own_executor();
 
 // Quantizes x[m, K] (row-major fp32) into q[m, K_padded] int8 with zeroed
 // padding, the per-row dequantization scale and the per-row sum of q (the x86
@@ -52,7 +75,8 @@ bool ternary_gemm_s32(
     const int32_t* row_sum,
     size_t m,
     int32_t* acc,
-    KernelPath path);
+    KernelPath path,
+    Executor* executor = nullptr);
 
 // Buffers reused across calls so execute() does not allocate per call.
 struct Scratch {
@@ -62,13 +86,16 @@ struct Scratch {
 };
 
 // The whole op: y[i, n] = float(acc[i, n]) * (row_scale[i] * w_scale[n]) + bias[n].
+// Activation quantization (row blocks) and the GEMM with its epilogue (column
+// panels) both run as parallel tasks on `executor`.
 bool ternary_linear(
     const TernaryLinear& w,
     const float* x,
     size_t m,
     float* y,
     Scratch* scratch,
-    KernelPath path);
+    KernelPath path,
+    Executor* executor = nullptr);
 
 }  // namespace ternary
 }  // namespace dynaedge

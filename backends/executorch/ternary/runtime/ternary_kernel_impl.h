@@ -54,6 +54,8 @@ int32_t quantize_row_scalar(const float* x, size_t k, float inv_scale, float qmi
 #if defined(__x86_64__)
 void gemm_avx2(const GemmArgs& a);
 void gemm_avx512_vnni(const GemmArgs& a);
+float absmax_avx2(const float* x, size_t k);
+int32_t quantize_row_avx2(const float* x, size_t k, float inv_scale, float qmin, float qmax, int8_t* q);
 float absmax_avx512(const float* x, size_t k);
 int32_t quantize_row_avx512(const float* x, size_t k, float inv_scale, float qmin, float qmax, int8_t* q);
 #endif

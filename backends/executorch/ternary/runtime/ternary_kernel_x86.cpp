@@ -183,6 +183,43 @@ DYNAEDGE_AVX512 int32_t quantize_row_avx512(
   return total;
 }
 
+DYNAEDGE_AVX2 float absmax_avx2(const float* x, size_t k) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 acc = _mm256_setzero_ps();
+  size_t i = 0;
+  // max_ps returns its second operand when either is NaN: NaN inputs are skipped.
+  for (; i + 8 <= k; i += 8) acc = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)), acc);
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, acc);
+  float absmax = 0.0f;
+  for (float v : lanes) absmax = std::fmax(absmax, v);
+  for (; i < k; ++i) absmax = std::fmax(absmax, std::fabs(x[i]));
+  return absmax;
+}
+
+DYNAEDGE_AVX2 int32_t quantize_row_avx2(
+    const float* x, size_t k, float inv_scale, float qmin, float qmax, int8_t* q) {
+  const __m256 inv = _mm256_set1_ps(inv_scale), lo = _mm256_set1_ps(qmin), hi = _mm256_set1_ps(qmax);
+  __m256i sum = _mm256_setzero_si256();
+  size_t i = 0;
+  for (; i + 8 <= k; i += 8) {
+    const __m256 r = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), inv),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    // max(r, lo) yields lo for NaN r, as the scalar code does.
+    const __m256i v = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(r, lo), hi));
+    // Values are already in [qmin, qmax]: the saturating packs only narrow them, in order.
+    const __m128i v16 = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(q + i), _mm_packs_epi16(v16, v16));
+    sum = _mm256_add_epi32(sum, v);
+  }
+  alignas(32) int32_t lanes[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), sum);
+  int32_t total = 0;
+  for (int32_t v : lanes) total += v;
+  if (i < k) total += quantize_row_scalar(x + i, k - i, inv_scale, qmin, qmax, q + i);
+  return total;
+}
+
 // Panels outer (two at a time: 2 x 4K bytes of weights stay in L1), rows
 // inner: 8 rows x 2 panels = 16 accumulators. Measured alternatives, single
 // thread on Zen 4: 8 x 3 and 6 x 3 ran 15-40% slower (register pressure).

@@ -11,6 +11,7 @@
 
 #include "litert_c_api.h"
 #include "ternary_fc_op.h"
+#include "ternary_kernel.h"
 
 namespace {
 
@@ -120,6 +121,10 @@ int dynaedge_litert_run(DynaedgeLiteRtModel* m, const int32_t* const* inputs, fl
   std::memcpy(out, m->output.data, elements(m->output.type.layout) * 4);
   return 0;
 }
+
+// Threads of the ternary kernel's own pool (the caller plus threads - 1
+// workers), for every model this library runs.
+void dynaedge_litert_set_kernel_threads(int threads) { dynaedge::ternary::set_num_threads(threads); }
 
 int dynaedge_litert_num_ternary_nodes(const DynaedgeLiteRtModel* m) {
   return dynaedge_tflite_ternary_num_nodes(m->ops);

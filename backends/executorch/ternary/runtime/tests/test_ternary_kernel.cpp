@@ -73,7 +73,7 @@ void test_paths() {
       check(st == BlobStatus::Ok, std::string("parse valid blob: ") + blob_status_name(st));
       if (st != BlobStatus::Ok) continue;
       const TernaryLinear w = copy_linear(view);
-      for (size_t m : {1, 2, 3, 4, 5, 9, 16}) {
+      for (size_t m : {1, 2, 3, 4, 5, 9, 16, 37}) {
         std::vector<float> x(m * s.k);
         for (float& v : x) v = normal(rng);
         if (m == 3) x[s.k] = 1e4f;  // saturates in static mode
@@ -128,6 +128,7 @@ void test_quantizers() {
     std::vector<std::pair<AbsFn, QFn>> impls;
 #if defined(__x86_64__)
     if (kernel_path_available(KernelPath::Avx512Vnni)) impls.push_back({detail::absmax_avx512, detail::quantize_row_avx512});
+    if (kernel_path_available(KernelPath::Avx2)) impls.push_back({detail::absmax_avx2, detail::quantize_row_avx2});
 #endif
 #if defined(__aarch64__)
     impls.push_back({detail::absmax_neon, detail::quantize_row_neon});
@@ -148,6 +149,59 @@ void expect_status(std::vector<uint8_t> blob, BlobStatus want, const char* what,
   const BlobStatus got = parse_blob(blob.data(), blob.size(), nullptr);
   check(got == want, std::string(what) + ": expected '" + blob_status_name(want) + "', got '" +
             blob_status_name(got) + "'");
+}
+
+// A host's pool (ExecuTorch's in the delegate) may report any thread count and
+// run tasks in any order: the output must not change. This executor runs them
+// in reverse and counts them.
+struct ReverseExecutor final : Executor {
+  int reported = 1;
+  size_t ran = 0;
+  int threads() const override { return reported; }
+  void run(size_t tasks, TaskFn fn, void* ctx) override {
+    for (size_t t = tasks; t-- > 0;) fn(ctx, t);
+    ran += tasks;
+  }
+};
+
+void test_executors() {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.5f);
+  const LinearSpec s = random_spec(384, 1536, true, ActMode::DynamicPerRow, rng);
+  const std::vector<uint8_t> blob = build_blob(s);
+  TernaryView view;
+  check(parse_blob(blob.data(), blob.size(), &view) == BlobStatus::Ok, "parse executor blob");
+  const TernaryLinear w = copy_linear(view);
+  const size_t m = 100;  // 7 quantize tasks (the last one short), 12 GEMM tasks
+  std::vector<float> x(m * s.k);
+  for (float& v : x) v = normal(rng);
+  Scratch scratch;
+  std::vector<float> want(m * s.n), got(m * s.n);
+  check(ternary_linear(w, x.data(), m, want.data(), &scratch, KernelPath::Scalar), "scalar runs");
+  ReverseExecutor reverse;
+  for (int threads : {1, 2, 5}) {
+    reverse.reported = threads;
+    reverse.ran = 0;
+    check(ternary_linear(w, x.data(), m, got.data(), &scratch, KernelPath::Auto, &reverse), "linear runs");
+    check(std::memcmp(got.data(), want.data(), got.size() * 4) == 0,
+          "same bits on an executor reporting " + std::to_string(threads) + " threads");
+    check(reverse.ran == (threads == 1 ? 0u : 7u + 12u),
+          "tasks handed to the executor with " + std::to_string(threads) + " threads: " + std::to_string(reverse.ran));
+  }
+  // The kernel's own pool at 1..4 threads, many calls in a row (a worker that
+  // missed a job or read a finished one would corrupt or hang these).
+  const int before = num_threads();
+  for (int threads : {1, 2, 3, 4}) {
+    set_num_threads(threads);
+    for (int call = 0; call < 50; ++call) {
+      std::fill(got.begin(), got.end(), 0.0f);
+      check(ternary_linear(w, x.data(), m, got.data(), &scratch, KernelPath::Auto), "linear runs");
+      check(std::memcmp(got.data(), want.data(), got.size() * 4) == 0,
+            "same bits on the own pool with " + std::to_string(threads) + " threads");
+    }
+  }
+  set_num_threads(before);
+  std::printf("executors: reverse-order executor at 1/2/5 threads and own pool at 1..4 threads match scalar\n");
 }
 
 void test_malformed() {
@@ -201,6 +255,7 @@ void test_malformed() {
 int main() {
   test_paths();
   test_quantizers();
+  test_executors();
   test_malformed();
   if (g_failures != 0) {
     std::printf("%d FAILURES\n", g_failures);
