@@ -45,6 +45,7 @@ inline void cpu_relax() {
 class ThreadPool {
  public:
   static constexpr int kSpinMicros = 50;
+  static_assert(kMaxThreads < 256, "the helper count lives in signal_'s low 8 bits");
 
   // Runs fn(ctx, t) for every t in [0, tasks) on the caller and `helpers`
   // workers; returns when all tasks are done and every helper has left.
