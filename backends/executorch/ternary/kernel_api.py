@@ -26,6 +26,7 @@ def _lib() -> ctypes.CDLL:
     lib.dynaedge_ternary_run.argtypes = [
         ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p,
         ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_double)]
+    lib.dynaedge_ternary_set_min_parallel_macs.argtypes = [ctypes.c_uint64]
     return lib
 
 
@@ -43,9 +44,7 @@ def set_threads(threads: int) -> None:
 
 def set_min_parallel_macs(macs: int) -> None:
     """Linears below this many multiply-adds run on one thread (measuring the threshold needs 0)."""
-    lib = _lib()
-    lib.dynaedge_ternary_set_min_parallel_macs.argtypes = [ctypes.c_uint64]
-    lib.dynaedge_ternary_set_min_parallel_macs(macs)
+    _lib().dynaedge_ternary_set_min_parallel_macs(macs)
 
 
 def path_available(path: KernelPath) -> bool:
