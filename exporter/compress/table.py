@@ -13,7 +13,7 @@ import torch
 
 from exporter.compress.finetune import Splits
 from exporter.compress.quant import fixed_weights
-from exporter.evaluate import accuracy, torch_logits
+from exporter.evaluate import accuracy, slice_logits
 from exporter.model.config import EncoderConfig
 from exporter.model.encoder import Encoder
 from exporter.model.subnet import SubnetSpec
@@ -36,33 +36,37 @@ def subnet_bytes(cfg: EncoderConfig, spec: SubnetSpec, precision: str, quantized
     return total
 
 
-def _accuracy(model: Encoder, split) -> float:
-    return accuracy(torch_logits(model, split.ids, split.mask), split.labels)
-
-
 @torch.no_grad()
 def evaluate_rows(model: Encoder, splits: Splits, subnets: list[SubnetSpec], precision: str, variant: str,
                   phase: str, teacher_layers: int, quantized_embeddings: bool = True) -> list[dict]:
     """Rows for `subnets` of `model` (slices via model.active, equal to extracted models: tests).
 
+    The depths of one width run together (Encoder.slice_logits): layer outputs they share are
+    computed once, about 30 % less work on the 3-depth grid, the same logits.
     A layer-reduced model (XTC) reports depth = its layers / the teacher's layers.
     """
     from tqdm import tqdm
 
-    rows = []
+    widths: dict[float, list[SubnetSpec]] = {}
+    for sub in subnets:
+        widths.setdefault(sub.width, []).append(sub)
+    found: dict[SubnetSpec, tuple[float, float]] = {}
     layers = model.cfg.layers
-    try:
-        for sub in tqdm(subnets, desc=f"evaluate {phase}", unit="subnet", dynamic_ncols=True):
-            model.active = sub
-            kept = len(sub.kept_layers(layers))
+    with tqdm(total=len(subnets), desc=f"evaluate {phase}", unit="subnet", dynamic_ncols=True) as bar:
+        for group in widths.values():
             with fixed_weights(model):
-                dev, test = _accuracy(model, splits.dev), _accuracy(model, splits.test)
-            rows.append({"width": sub.width, "depth": round(kept / teacher_layers, 4), "precision": precision,
-                         "dev_accuracy": dev, "test_accuracy": test,
-                         "bytes": subnet_bytes(model.cfg, sub, precision, quantized_embeddings),
-                         "variant": variant, "phase": phase, "layers": kept})
-    finally:
-        model.active = SubnetSpec()
+                dev, test = (slice_logits(model, split.ids, split.mask, group) for split in (splits.dev, splits.test))
+            for sub, d, t in zip(group, dev, test):
+                found[sub] = accuracy(d, splits.dev.labels), accuracy(t, splits.test.labels)
+            bar.update(len(group))
+    rows = []
+    for sub in subnets:
+        kept = len(sub.kept_layers(layers))
+        dev_acc, test_acc = found[sub]
+        rows.append({"width": sub.width, "depth": round(kept / teacher_layers, 4), "precision": precision,
+                     "dev_accuracy": dev_acc, "test_accuracy": test_acc,
+                     "bytes": subnet_bytes(model.cfg, sub, precision, quantized_embeddings),
+                     "variant": variant, "phase": phase, "layers": kept})
     return rows
 
 

@@ -138,20 +138,29 @@ class Encoder(nn.Module):
         x = self.word(ids) + self.position.weight[:s] + self.token_type.weight[0]
         return self.drop(self.emb_norm(x))
 
-    def _plan(self):
-        if self.active == FULL:
+    def _plan(self, spec: SubnetSpec | None = None):
+        """(kept layer indices, heads, FFN neurons) of slice `spec` (default: the active one)."""
+        spec = self.active if spec is None else spec
+        if spec == FULL:
             layer = self.layers[0] if len(self.layers) else None
             heads = layer.heads if layer else 0
             neurons = layer.ffn_in.out_features if layer else 0
             return range(len(self.layers)), heads, neurons
         if self.built != FULL:
-            raise ValueError(f"model built as {self.built} cannot run slice {self.active}; use extract()")
-        return (self.active.kept_layers(self.cfg.layers), self.active.kept_heads(self.cfg.heads),
-                self.active.kept_neurons(self.cfg.ffn))
+            raise ValueError(f"model built as {self.built} cannot run slice {spec}; use extract()")
+        return spec.kept_layers(self.cfg.layers), spec.kept_heads(self.cfg.heads), spec.kept_neurons(self.cfg.ffn)
+
+    @staticmethod
+    def _masks(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        maskf = mask.to(torch.float32)
+        return maskf, ((1.0 - maskf) * MASK_VALUE)[:, None, None, :]
+
+    def _head(self, x: torch.Tensor, maskf: torch.Tensor) -> torch.Tensor:
+        pooled = (x * maskf[:, :, None]).sum(1) / maskf.sum(1, keepdim=True).clamp(min=1.0)
+        return self.classifier(self.drop(pooled))
 
     def features(self, ids: torch.Tensor, mask: torch.Tensor) -> Features:
-        maskf = mask.to(torch.float32)
-        add_mask = ((1.0 - maskf) * MASK_VALUE)[:, None, None, :]
+        maskf, add_mask = self._masks(mask)
         x = emb = self.embed(ids)
         hidden, attention = [], []
         layer_ids, heads, neurons = self._plan()
@@ -159,11 +168,32 @@ class Encoder(nn.Module):
             x, scores = self.layers[i](x, add_mask, heads, neurons)
             hidden.append(x)
             attention.append(scores)
-        pooled = (x * maskf[:, :, None]).sum(1) / maskf.sum(1, keepdim=True).clamp(min=1.0)
-        return Features(emb, hidden, attention, self.classifier(self.drop(pooled)), mask.bool()[:, None, None, :])
+        return Features(emb, hidden, attention, self._head(x, maskf), mask.bool()[:, None, None, :])
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.features(ids, mask).logits
+
+    def slice_logits(self, ids: torch.Tensor, mask: torch.Tensor, slices: list[SubnetSpec]) -> list[torch.Tensor]:
+        """The logits of each slice in `slices`, as `self.active = s; self(ids, mask)` would give them,
+        computing each layer output that slices share only once: the embeddings, and the output
+        of a common prefix of kept layers at the same width (depths 1, 0.75 and 0.5 of 6 layers keep
+        0-5, 0-2+4 and 0+2+4: 9 layer runs instead of 13). For evaluation: dropout must be off."""
+        if self.training:
+            raise ValueError("slice_logits shares layer outputs between slices, so dropout must be off: call eval()")
+        maskf, add_mask = self._masks(mask)
+        emb = self.embed(ids)
+        done: dict[tuple, torch.Tensor] = {}
+        logits = []
+        for spec in slices:
+            layer_ids, heads, neurons = self._plan(spec)
+            key, x = (heads, neurons), emb
+            for i in layer_ids:
+                key += (i,)
+                if key not in done:
+                    done[key] = self.layers[i](x, add_mask, heads, neurons)[0]
+                x = done[key]
+            logits.append(self._head(x, maskf))
+        return logits
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

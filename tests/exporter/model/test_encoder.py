@@ -93,3 +93,30 @@ def test_dropout_is_off_in_eval(tiny_model, tiny_inputs):
     ids, mask = (torch.from_numpy(a) for a in tiny_inputs)
     with torch.no_grad():
         assert np.array_equal(tiny_model(ids, mask).numpy(), tiny_model(ids, mask).numpy())
+
+
+GRID = [SubnetSpec(w, d) for d in (1.0, 0.75, 0.5) for w in (1.0, 0.75, 0.5, 0.25)]
+
+
+@pytest.mark.parametrize("precision", ["fp32", "ternary"])
+def test_slice_logits_equal_one_slice_at_a_time(tiny_model, tiny_inputs, precision):
+    """Layer outputs shared between depth slices are computed once; every slice's logits stay bit-identical."""
+    from exporter.compress.quant import QuantSpec, fixed_weights, quantize_model
+    from exporter.evaluate import slice_logits, torch_logits
+
+    ids, mask = tiny_inputs
+    model = tiny_model if precision == "fp32" else quantize_model(tiny_model, QuantSpec(precision))
+    with fixed_weights(model):
+        shared = slice_logits(model, ids, mask, GRID, batch=7)
+    for spec, got in zip(GRID, shared):
+        model.active = spec
+        alone = torch_logits(model, ids, mask, batch=7)
+        model.active = SubnetSpec()
+        diff = float(np.abs(got - alone).max())
+        assert diff == 0.0, f"{spec}: max |shared - alone| {diff:.3e}"
+
+
+def test_slice_logits_refuse_training_mode(tiny_model, tiny_inputs):
+    ids, mask = (torch.from_numpy(a) for a in tiny_inputs)
+    with pytest.raises(ValueError, match="dropout"):
+        tiny_model.train().slice_logits(ids, mask, GRID)
