@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = command("train", "fine-tune the teacher (finetune) or train the supernet (quick, full); cached by hash")
     t.add_argument("--recipe", default="finetune")
-    t.add_argument("--student-layers", type=int, help="XTC student depth for supernet recipes")
+    t.add_argument("--student-layers", type=int, help="XTC student depth, for recipes with an XTC phase (full)")
     r = command("report", "the supernet accuracy table (width x depth x precision, dev and test)")
     r.add_argument("--recipe", default="quick")
     r.add_argument("--student-layers", type=int)
