@@ -37,7 +37,7 @@ class RuntimeBuild:
     with_executorch: bool = True  # the backend library; off for kernel-only builds
     fuzz: bool = False  # the ASan/UBSan fuzz driver (+ libFuzzer target with clang++)
     cxx: str | None = None  # compiler override, e.g. "clang++" for libFuzzer
-    arm_march: str = "armv8.2-a+dotprod"  # aarch64 only; "armv8-a" for pre-SDOT cores
+    arm_march: str = "armv8-a"  # aarch64 only; SDOT and i8mm are picked at run time
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:

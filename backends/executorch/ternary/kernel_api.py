@@ -16,7 +16,9 @@ class KernelPath(IntEnum):
     SCALAR = 1
     AVX2 = 2
     AVX512_VNNI = 3
-    NEON = 4
+    NEON = 4        # ARMv8.0 widening multiplies
+    NEON_DOT = 5    # ARMv8.2 SDOT
+    I8MM = 6        # ARMv8.6 SMMLA
 
 
 def _lib() -> ctypes.CDLL:

@@ -23,6 +23,8 @@ const char* kernel_path_name(KernelPath path) {
     case KernelPath::Avx2: return "avx2";
     case KernelPath::Avx512Vnni: return "avx512vnni";
     case KernelPath::Neon: return "neon";
+    case KernelPath::NeonDot: return "neon-dot";
+    case KernelPath::I8mm: return "i8mm";
   }
   return "unknown";
 }
@@ -42,6 +44,10 @@ bool kernel_path_available(KernelPath path) {
 #if defined(__aarch64__)
     case KernelPath::Neon:
       return true;  // NEON (Advanced SIMD) is mandatory on AArch64
+    case KernelPath::NeonDot:
+      return detail::cpu_has_dotprod();
+    case KernelPath::I8mm:
+      return detail::cpu_has_i8mm();
 #endif
     default:
       return false;
@@ -49,9 +55,10 @@ bool kernel_path_available(KernelPath path) {
 }
 
 KernelPath best_kernel_path() {
-  // Checked once: __builtin_cpu_supports reads a table filled at startup.
+  // Checked once: __builtin_cpu_supports and getauxval read tables filled at startup.
   static const KernelPath best = [] {
-    for (KernelPath p : {KernelPath::Avx512Vnni, KernelPath::Avx2, KernelPath::Neon}) {
+    for (KernelPath p : {KernelPath::Avx512Vnni, KernelPath::Avx2, KernelPath::I8mm, KernelPath::NeonDot,
+                         KernelPath::Neon}) {
       if (kernel_path_available(p)) return p;
     }
     return KernelPath::Scalar;
@@ -104,6 +111,8 @@ void run_path(GemmArgs a, KernelPath path) {
 #endif
 #if defined(__aarch64__)
     case KernelPath::Neon: detail::gemm_neon(a); return;
+    case KernelPath::NeonDot: detail::gemm_neon_dot(a); return;
+    case KernelPath::I8mm: detail::gemm_i8mm(a); return;
 #endif
     default: detail::gemm_scalar(a); return;
   }

@@ -1,6 +1,6 @@
 // int8-activation x ternary-weight Linear: y[M,N] = dequant(q(x)[M,K] . W[N,K]^T).
 //
-// Every path (scalar, AVX2, AVX-512 VNNI, NEON) computes the same int32
+// Every path (scalar, AVX2, AVX-512 VNNI, NEON, NEON SDOT, i8mm) computes the same int32
 // accumulators exactly; only the speed differs. The float epilogue is shared,
 // compiled with -ffp-contract=off, so outputs are bit-identical too.
 #pragma once
@@ -19,7 +19,9 @@ enum class KernelPath : int {
   Scalar = 1,  // the reference
   Avx2 = 2,
   Avx512Vnni = 3,
-  Neon = 4,
+  Neon = 4,  // ARMv8.0 widening multiplies
+  NeonDot = 5,  // ARMv8.2 SDOT
+  I8mm = 6,  // ARMv8.6 SMMLA
 };
 
 const char* kernel_path_name(KernelPath path);

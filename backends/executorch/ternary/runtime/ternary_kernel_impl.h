@@ -61,6 +61,10 @@ int32_t quantize_row_avx512(const float* x, size_t k, float inv_scale, float qmi
 #endif
 #if defined(__aarch64__)
 void gemm_neon(const GemmArgs& a);
+void gemm_neon_dot(const GemmArgs& a);
+void gemm_i8mm(const GemmArgs& a);
+bool cpu_has_dotprod();
+bool cpu_has_i8mm();
 float absmax_neon(const float* x, size_t k);
 int32_t quantize_row_neon(const float* x, size_t k, float inv_scale, float qmin, float qmax, int8_t* q);
 #endif

@@ -1,4 +1,4 @@
-"""The NEON path, cross-compiled with g++-aarch64-linux-gnu and run under
+"""The arm64 paths (NEON, SDOT, i8mm), cross-compiled with g++-aarch64-linux-gnu and run under
 qemu-aarch64: the C++ unit tests compare it exactly with the scalar path and
 with int32 sums from the unpacked weights. A missing toolchain fails loudly
 unless DYNAEDGE_ALLOW_NO_ARM64=1 (then it skips, visibly)."""
@@ -24,14 +24,23 @@ def _require_toolchain():
         pytest.fail(message + " (or set DYNAEDGE_ALLOW_NO_ARM64=1 to skip)")
 
 
-@pytest.mark.parametrize("cpu,march", [("max", "armv8.2-a+dotprod"), ("cortex-a53", "armv8-a")])
-def test_neon_kernel_under_qemu(cpu, march):
+PATHS = {"max": ["neon", "neon-dot", "i8mm"], "cortex-a76": ["neon", "neon-dot"], "cortex-a53": ["neon"]}
+
+
+@pytest.mark.parametrize("cpu", list(PATHS))
+def test_neon_kernel_under_qemu(cpu):
     _require_toolchain()
-    # Two builds: SDOT (most phones since ~2018) on a CPU that has it, and
-    # plain ARMv8.0 widening multiplies on a Cortex-A53 that does not.
-    build = build_runtime(RuntimeBuild(target="aarch64", with_executorch=False, arm_march=march))
+    # One baseline ARMv8.0 build; the kernel picks its path from the CPU's
+    # features at run time: SMMLA where i8mm exists (qemu's "max" CPU), SDOT on
+    # a Cortex-A76, widening multiplies on a Cortex-A53. Every path the CPU has
+    # is compared exactly with the scalar one (and with int32 sums of the
+    # unpacked weights) by the C++ test.
+    build = build_runtime(RuntimeBuild(target="aarch64", with_executorch=False, arm_march="armv8-a"))
     binary = build / "test_ternary_kernel"
     proc = subprocess.run(["qemu-aarch64", "-cpu", cpu, "-L", SYSROOT, str(binary)],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "best=neon" in proc.stdout and "ALL PASS" in proc.stdout, proc.stdout
+    assert "ALL PASS" in proc.stdout, proc.stdout
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("paths: best="))
+    assert f"best={PATHS[cpu][-1]}," in line, line
+    assert line.split("paths:")[-1].split() == ["scalar", *PATHS[cpu]], line

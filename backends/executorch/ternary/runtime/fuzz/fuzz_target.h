@@ -29,7 +29,8 @@ inline BlobStatus run_case(const uint8_t* data, size_t size) {
   std::vector<float> ref(m * w.n), y(m * w.n);
   Scratch scratch;
   if (!ternary_linear(w, x.data(), m, ref.data(), &scratch, KernelPath::Scalar)) std::abort();
-  for (KernelPath p : {KernelPath::Avx2, KernelPath::Avx512Vnni, KernelPath::Neon}) {
+  for (KernelPath p : {KernelPath::Avx2, KernelPath::Avx512Vnni, KernelPath::Neon, KernelPath::NeonDot,
+                       KernelPath::I8mm}) {
     if (!kernel_path_available(p)) continue;
     if (!ternary_linear(w, x.data(), m, y.data(), &scratch, p)) std::abort();
     if (std::memcmp(y.data(), ref.data(), y.size() * sizeof(float)) != 0) std::abort();

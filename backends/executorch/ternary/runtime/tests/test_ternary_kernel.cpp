@@ -62,8 +62,13 @@ void test_paths() {
   std::mt19937 rng(1234);
   std::normal_distribution<float> normal(0.0f, 1.5f);
   const uint32_t shapes[][2] = {{1, 1}, {3, 63}, {4, 64}, {5, 65}, {17, 130}, {64, 384}, {33, 1536}, {128, 64}, {200, 1536}};
-  const KernelPath paths[] = {KernelPath::Scalar, KernelPath::Avx2, KernelPath::Avx512Vnni, KernelPath::Neon};
+  const KernelPath paths[] = {KernelPath::Scalar, KernelPath::Avx2, KernelPath::Avx512Vnni,
+                              KernelPath::Neon, KernelPath::NeonDot, KernelPath::I8mm};
   int compared = 0;
+  std::string compared_paths;
+  for (KernelPath p : paths) {
+    if (kernel_path_available(p)) compared_paths += std::string(" ") + kernel_path_name(p);
+  }
   for (const auto& shape : shapes) {
     for (ActMode mode : {ActMode::DynamicPerRow, ActMode::StaticPerTensor}) {
       const LinearSpec s = random_spec(shape[0], shape[1], shape[0] % 2 == 1, mode, rng);
@@ -100,8 +105,8 @@ void test_paths() {
       }
     }
   }
-  std::printf("paths: best=%s, threads=%d, %d (shape, m, path) cases compared exactly\n",
-              kernel_path_name(best_kernel_path()), num_threads(), compared);
+  std::printf("paths: best=%s, threads=%d, %d (shape, m, path) cases compared exactly; paths:%s\n",
+              kernel_path_name(best_kernel_path()), num_threads(), compared, compared_paths.c_str());
   check(compared > 0, "at least one case compared");
 }
 
