@@ -39,10 +39,9 @@ def subnet_bytes(cfg: EncoderConfig, spec: SubnetSpec, precision: str, quantized
 @torch.no_grad()
 def evaluate_rows(model: Encoder, splits: Splits, subnets: list[SubnetSpec], precision: str, variant: str,
                   phase: str, teacher_layers: int, quantized_embeddings: bool = True) -> list[dict]:
-    """Rows for `subnets` of `model` (slices via model.active, equal to extracted models: tests).
-
-    The depths of one width run together (Encoder.slice_logits): layer outputs they share are
-    computed once, about 30 % less work on the 3-depth grid, the same logits.
+    """Rows for `subnets` of `model`: each slice's logits as `model.active = slice` gives them (equal
+    to extracted models: tests). The depths of one width run together (Encoder.slice_logits):
+    layer outputs they share are computed once, about 30 % less work on the 3-depth grid.
     A layer-reduced model (XTC) reports depth = its layers / the teacher's layers.
     """
     from tqdm import tqdm
