@@ -110,9 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     t = command("train", "fine-tune the teacher (finetune) or train the supernet (quick, full); cached by hash")
     t.add_argument("--recipe", default="finetune")
     t.add_argument("--student-layers", type=int, help="XTC student depth, for recipes with an XTC phase (full)")
+    t.add_argument("--size-mb", type=float, help="target model size of the mixed-precision search, for recipes "
+                                                 "with a mixed_search phase (mixed; default: the recipe's)")
     r = command("report", "the supernet accuracy table (width x depth x precision, dev and test)")
     r.add_argument("--recipe", default="quick")
     r.add_argument("--student-layers", type=int)
+    r.add_argument("--size-mb", type=float, help="the mixed recipe's run trained with this --size-mb")
     r.add_argument("--html", metavar="OUT.html", help="write one self-contained page: the grid, Pareto plots of a "
                                                       "bench run, a bundle's choices and parity")
     r.add_argument("--bundle", help="--html: show this bundle's choices per device and its artifacts' parity")

@@ -17,7 +17,7 @@ def train(args) -> dict:
         from exporter.compress.supernet import train_supernet
 
         inputs = prepare(args.model, args.data, load_supernet_recipe(args.recipe).seq_len)
-        result = train_supernet(inputs, args.recipe, args.student_layers)
+        result = train_supernet(inputs, args.recipe, args.student_layers, args.size_mb)
         return {"recipe": args.recipe, "checkpoint_dir": str(result.checkpoint_dir), **result.table}
     from exporter.compress.finetune import finetune_teacher
     from exporter.compress.recipe import load_recipe
@@ -29,12 +29,12 @@ def train(args) -> dict:
             "model": inputs.source.describe()}
 
 
-def supernet_table(model, data, recipe: str, student_layers=None) -> dict:
+def supernet_table(model, data, recipe: str, student_layers=None, size_mb=None) -> dict:
     """The accuracy table of a finished supernet run, without training anything."""
-    return _supernet_table(model, data, recipe, student_layers)[0]
+    return _supernet_table(model, data, recipe, student_layers, size_mb)[0]
 
 
-def _supernet_table(model, data, recipe: str, student_layers=None):
+def _supernet_table(model, data, recipe: str, student_layers=None, size_mb=None):
     """(the table, the inputs it was trained on)."""
     from exporter.compress.supernet import read_table, supernet_run_dir
     from exporter.compress.supernet_recipe import is_supernet_recipe, load_supernet_recipe
@@ -43,23 +43,25 @@ def _supernet_table(model, data, recipe: str, student_layers=None):
     if not is_supernet_recipe(recipe):
         raise UserError(f"recipe {recipe!r} trains no supernet; use a supernet recipe such as 'quick' or 'full'")
     inputs = prepare(model, data, load_supernet_recipe(recipe).seq_len)
-    table = read_table(supernet_run_dir(inputs, recipe, student_layers))
+    table = read_table(supernet_run_dir(inputs, recipe, student_layers, size_mb))
     if table is None:
-        raise UserError(f"no finished supernet for recipe {recipe!r} and this model/data; "
-                        f"run `dynaedge train --recipe {recipe}` first")
+        size = "" if size_mb is None else f" --size-mb {size_mb:g}"
+        raise UserError(f"no finished supernet for recipe {recipe!r}{size} and this model/data; "
+                        f"run `dynaedge train --recipe {recipe}{size}` first")
     return table, inputs
 
 
 def report(args) -> dict:
     if not args.html:
-        return supernet_table(args.model, args.data, args.recipe, args.student_layers)
+        return supernet_table(args.model, args.data, args.recipe, args.student_layers, args.size_mb)
     from exporter.report.page import build_page, write_headline_png, write_page
 
     if args.png and not args.bench:
         raise UserError("--png plots a bench run: add --bench FILE.json (written by `dynaedge bench --out FILE.json`)")
     bench = _read_bench(Path(args.bench)) if args.bench else None  # bad input fails before any work
     try:
-        grid, note = supernet_table(args.model, args.data, args.recipe, args.student_layers), f"recipe {args.recipe}"
+        grid = supernet_table(args.model, args.data, args.recipe, args.student_layers, args.size_mb)
+        note = f"recipe {args.recipe}"
     except UserError as err:  # the page still shows the bench and the bundle
         grid, note = None, str(err)
     manifest = None

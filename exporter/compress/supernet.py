@@ -28,10 +28,12 @@ from exporter.compress.finetune import Splits
 from exporter.compress.importance import compute_importance
 from exporter.compress.quant import QuantSpec, attach_lat, bake_lat, quantize_model
 from exporter.compress.rewire import RewireOrder, order_from_importance, rewire
+from exporter.compress.mixed import MixedSpec, fix_bits, is_mixed, make_mixed
+from exporter.compress.mixed_search import SearchLoss, split_halves
 from exporter.compress.supernet_recipe import (REWIRED, PhaseSpec, SupernetRecipe, load_supernet_recipe,
-                                              with_student_layers)
+                                              with_size_mb, with_student_layers)
 from exporter.compress.table import evaluate_rows
-from exporter.compress.trainer import Batches, clear, train
+from exporter.compress.trainer import Batches, clear, total_steps, train
 from exporter.compress.xtc import xtc_layers, xtc_student
 from exporter.errors import UserError
 from exporter.model.config import EncoderConfig
@@ -49,13 +51,15 @@ class SupernetResult:
     checkpoint_dir: Path  # the run directory; one sub-folder per phase
 
 
-def train_supernet(inputs, recipe_name: str, student_layers: int | None = None) -> SupernetResult:
+def train_supernet(inputs, recipe_name: str, student_layers: int | None = None,
+                   size_mb: float | None = None) -> SupernetResult:
     """The public entry point: `inputs` from exporter.inputs.prepare at the recipe's seq_len;
-    `student_layers` overrides the XTC student's depth (`--student-layers K`)."""
+    `student_layers` overrides the XTC student's depth (`--student-layers K`), `size_mb` the
+    mixed-precision search's target (`--size-mb S`)."""
     from exporter.compress.finetune import finetune_teacher
     from exporter.compress.recipe import load_recipe
 
-    recipe = _recipe(recipe_name, student_layers)
+    recipe = _recipe(recipe_name, student_layers, size_mb)
     if inputs.seq_len != recipe.seq_len:
         raise UserError(f"recipe {recipe.name!r} trains at seq_len {recipe.seq_len}, inputs were tokenized at "
                         f"{inputs.seq_len}; prepare the inputs with seq_len={recipe.seq_len}")
@@ -64,22 +68,25 @@ def train_supernet(inputs, recipe_name: str, student_layers: int | None = None) 
     teacher, teacher_meta = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, teacher_spec)
     provenance = {"model": inputs.source.describe(), "data": inputs.describe_data(),
                   "teacher": {"recipe": teacher_spec.to_dict(), "metrics": teacher_meta.get("metrics")}}
-    return run_supernet(teacher, inputs.splits, recipe, supernet_run_dir(inputs, recipe_name, student_layers),
-                        provenance)
+    return run_supernet(teacher, inputs.splits, recipe,
+                        supernet_run_dir(inputs, recipe_name, student_layers, size_mb), provenance)
 
 
-def _recipe(name: str, student_layers: int | None) -> SupernetRecipe:
+def _recipe(name: str, student_layers: int | None, size_mb: float | None = None) -> SupernetRecipe:
     recipe = load_supernet_recipe(name)
-    return recipe if student_layers is None else with_student_layers(recipe, student_layers)
+    if student_layers is not None:
+        recipe = with_student_layers(recipe, student_layers)
+    return recipe if size_mb is None else with_size_mb(recipe, size_mb)
 
 
-def supernet_run_dir(inputs, recipe_name: str, student_layers: int | None = None) -> Path:
-    """Where `train_supernet(inputs, recipe_name, student_layers)` keeps its checkpoints: keyed by
-    model, data, teacher recipe and supernet recipe hashes. Cheap: trains nothing."""
+def supernet_run_dir(inputs, recipe_name: str, student_layers: int | None = None,
+                     size_mb: float | None = None) -> Path:
+    """Where `train_supernet(inputs, recipe_name, student_layers, size_mb)` keeps its checkpoints:
+    keyed by model, data, teacher recipe and supernet recipe hashes. Cheap: trains nothing."""
     from exporter.compress.recipe import load_recipe
     from exporter.paths import cache_dir
 
-    recipe = _recipe(recipe_name, student_layers)
+    recipe = _recipe(recipe_name, student_layers, size_mb)
     teacher_spec = load_recipe(recipe.teacher)
     key = hashlib.sha256(f"{inputs.source.sha256}:{inputs.task.sha256}:{teacher_spec.sha256}:{recipe.sha256}"
                          .encode()).hexdigest()[:16]
@@ -100,8 +107,11 @@ def load_phase(directory: Path) -> tuple[Encoder, dict]:
     if meta is None:
         raise UserError(f"{directory} is not a finished phase (no checkpoint.json)")
     model = Encoder(EncoderConfig.from_dict(meta["config"]), SubnetSpec(**meta["built"]))
-    if meta.get("quant"):
-        quantize_model(model, QuantSpec(**meta["quant"]))
+    quant = meta.get("quant")
+    if quant and quant.get("weights") == "mixed":
+        make_mixed(model, MixedSpec(**quant))
+    elif quant:
+        quantize_model(model, QuantSpec(**quant))
     model.load_state_dict(load_file(str(Path(directory) / "model.safetensors")))
     return model.eval(), meta
 
@@ -132,25 +142,43 @@ def _rewired(teacher: Encoder, data: Batches, recipe: SupernetRecipe, run_dir: P
     return model
 
 
-def _train_phase(phase: PhaseSpec, models: dict[str, Encoder], data: Batches, run_dir: Path) -> Encoder:
-    start = models[phase.start]
+def _student(phase: PhaseSpec, start: Encoder) -> Encoder:
+    """The model a phase trains: a copy of its start, layer-reduced (XTC), made searchable (mixed
+    search), its bit map fixed (mixed) or quantization-aware as the phase asks."""
     if phase.kind == "xtc":
         if getattr(start, "quant_spec", None) is not None:
             raise UserError(f"phase {phase.name!r}: XTC starts from an fp32 model, not {phase.start!r}")
-        student = xtc_student(start, phase.student_layers)
-    else:
-        student = copy.deepcopy(start)
+        return xtc_student(start, phase.student_layers)
+    student = copy.deepcopy(start)
+    if phase.kind == "mixed_search":
+        return make_mixed(student, phase.mixed)
+    if phase.precision == "mixed":
+        return student if student.quant_spec.fixed else fix_bits(student)
     have = getattr(student, "quant_spec", None)
     if phase.quant is not None and have is None:
         quantize_model(student, phase.quant)
     elif have != phase.quant:
         raise UserError(f"phase {phase.name!r}: starts from {phase.start!r} quantized as {have}, "
                         f"but asks for precision {phase.precision!r}")
+    return student
+
+
+def _train_phase(phase: PhaseSpec, models: dict[str, Encoder], data: Batches, run_dir: Path) -> Encoder:
+    student = _student(phase, models[phase.start])
     teacher = models[phase.teacher] if phase.loss.needs_teacher else None
     # Trimmed batches have less padding than padded ones: only a loss over real tokens is the same.
-    loss = AdaptiveLoss(teacher, phase.adaptive, phase.loss, real_tokens=phase.train.batching != "padded")
+    real_tokens = phase.train.batching != "padded"
+    # Architecture logits (mixed precision) move on their own optimizer, never on the weights' AdamW.
+    params = [p for name, p in student.named_parameters() if not name.endswith("arch")]
+    if phase.kind == "mixed_search":
+        data, other = split_halves(data, phase.train.seed)
+        loss = SearchLoss(teacher, phase.loss, other, phase.search, phase.mixed.size_mb, phase.train,
+                          total_steps(len(data), phase.train), real_tokens)
+    else:
+        loss = AdaptiveLoss(teacher, phase.adaptive, phase.loss, real_tokens=real_tokens)
     hook = (lambda opt: attach_lat(student, opt)) if phase.lat else None
-    train(student, data, phase.train, loss, run_dir / phase.name / "work", desc=phase.name, on_optimizer=hook)
+    train(student, data, phase.train, loss, run_dir / phase.name / "work", desc=phase.name, params=params,
+          on_optimizer=hook)
     if phase.lat:
         bake_lat(student)
     return student
@@ -165,8 +193,13 @@ def _phase_rows(phase: PhaseSpec, model: Encoder, recipe: SupernetRecipe, splits
         subnets = _grid(recipe)
     else:
         subnets = phase.adaptive.subnets()
-    return evaluate_rows(model, splits, subnets, phase.precision, phase.variant or "supernet", phase.name,
+    rows = evaluate_rows(model, splits, subnets, phase.precision, phase.variant or "supernet", phase.name,
                          teacher_layers)
+    if is_mixed(model):
+        from exporter.compress.mixed_map import bit_map, bit_summary
+        rows = [{**row, "size_target_mb": model.quant_spec.size_mb, "bits": bit_summary(model),
+                 "bit_map": bit_map(model)} for row in rows]
+    return rows
 
 
 def run_supernet(teacher: Encoder, splits: Splits, recipe: SupernetRecipe, run_dir: Path, provenance: dict,

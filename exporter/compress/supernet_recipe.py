@@ -8,16 +8,20 @@
 
     [[phase]]                     # phases run in order; each checkpoints its result
     name = "width"                # also the checkpoint folder
-    kind = "adaptive"             # adaptive (DynaBERT) | xtc (layer-reduced student)
+    kind = "adaptive"             # adaptive (DynaBERT) | xtc (layer-reduced student) | mixed_search
     start = "rewired"             # the model it starts from: "rewired" or an earlier phase
     teacher = "rewired"           # the distillation teacher: "rewired" or an earlier phase
     widths = [1.0, 0.75, 0.5, 0.25]  depths = [1.0]  teacher_slice = "full"  # | width | same
     per_step = 0                  # sub-networks per step: 0 = all; k >= 2 = sandwich rule
-    precision = "fp32"            # fp32 | ternary | int8 (weights; 8-bit activations unless fp32)
+    precision = "fp32"            # fp32 | ternary | int8 (weights; 8-bit activations unless fp32) | mixed
+                                  # (the bit map of the mixed_search phase it starts from, fixed)
     report = "grid"               # grid: every eval width x depth | own: its own sub-networks | none
     variant = ""                  # label of extra table rows ("no-distill", "xtc")
     steps = 200  batch_size = 32  learning_rate = 5e-5 ...   # TrainSpec fields
     [phase.loss]                  # LossWeights fields
+
+    kind = "mixed_search" (AQ-BERT, mixed.py): size_mb, group_size, bits, prune, pricing (MixedSpec) and
+    arch_learning_rate, size_weight, tau_start, tau_end (mixed_search.SearchSpec); full size only.
 """
 
 import hashlib
@@ -29,15 +33,20 @@ from dataclasses import dataclass
 from backends.variant import PRECISIONS as PRECISION_FACTS
 from exporter.compress.distill import LossWeights
 from exporter.compress.dynabert import AdaptiveSpec
+from exporter.compress.mixed import MixedSpec
+from exporter.compress.mixed_search import SearchSpec
 from exporter.compress.quant import QuantSpec
 from exporter.compress.recipe import RECIPE_DIR, TrainSpec, recipe_names
 from exporter.errors import UserError, unknown_choice
 
-KINDS = ("adaptive", "xtc")
-PRECISIONS = tuple(PRECISION_FACTS)   # the one per-precision table (backends/variant.py)
+KINDS = ("adaptive", "xtc", "mixed_search")
+# The one per-precision table (backends/variant.py), plus "mixed": trained here, not yet exported.
+PRECISIONS = (*PRECISION_FACTS, "mixed")
 REPORTS = ("grid", "own", "none")
 REWIRED = "rewired"
 _TRAIN_KEYS = ("steps", "batch_size", "learning_rate", "weight_decay", "warmup_fraction", "checkpoint_every")
+_MIXED_KEYS = ("size_mb", "group_size", "bits", "prune", "pricing")
+_SEARCH_KEYS = ("arch_learning_rate", "size_weight", "tau_start", "tau_end")
 
 
 @dataclass(frozen=True)
@@ -54,10 +63,15 @@ class PhaseSpec:
     report: str
     variant: str
     student_layers: int   # xtc only
+    mixed: MixedSpec | None = None     # mixed_search only
+    search: SearchSpec | None = None   # mixed_search only
 
     @property
     def quant(self) -> QuantSpec | None:
-        return None if self.precision == "fp32" else QuantSpec(self.precision, activations=8, lat=self.lat)
+        """The QuantSpec of a ternary / int8 phase (None: fp32 or mixed, whose spec is `mixed`)."""
+        if self.precision in ("fp32", "mixed"):
+            return None
+        return QuantSpec(self.precision, activations=8, lat=self.lat)
 
 
 @dataclass(frozen=True)
@@ -94,7 +108,7 @@ def _choice(where: str, kind: str, value, choices):
 
 def _phase(d: dict, top: dict, earlier: list[str], where: str) -> PhaseSpec:
     known = {"name", "kind", "start", "teacher", "widths", "depths", "teacher_slice", "per_step", "precision", "lat",
-             "loss", "report", "variant", "student_layers", *_TRAIN_KEYS}
+             "loss", "report", "variant", "student_layers", *_TRAIN_KEYS, *_MIXED_KEYS, *_SEARCH_KEYS}
     _check_keys(where, d, known)
     name = d.get("name") or ""
     if not name or name == REWIRED or name in earlier:
@@ -103,9 +117,18 @@ def _phase(d: dict, top: dict, earlier: list[str], where: str) -> PhaseSpec:
     train_args = {k: d[k] for k in _TRAIN_KEYS if k in d}
     if train_args.get("steps", 1) <= 0:
         raise UserError(f"{where}: steps {train_args['steps']!r} must be > 0")
+    kind = _choice(where, "phase kind", d.get("kind", "adaptive"), KINDS)
+    mixed = search = None
+    if kind == "mixed_search":
+        if "size_mb" not in d:
+            raise UserError(f"{where}: kind 'mixed_search' needs size_mb (the target model size in MB)")
+        mixed = MixedSpec(**{k: d[k] for k in _MIXED_KEYS if k in d})
+        search = SearchSpec(**{k: d[k] for k in _SEARCH_KEYS if k in d})
+    elif set(d) & {*_MIXED_KEYS, *_SEARCH_KEYS}:
+        raise UserError(f"{where}: {sorted(set(d) & {*_MIXED_KEYS, *_SEARCH_KEYS})} belong to kind 'mixed_search'")
     return PhaseSpec(
         name=name,
-        kind=_choice(where, "phase kind", d.get("kind", "adaptive"), KINDS),
+        kind=kind,
         start=_choice(where, "start phase", d.get("start", REWIRED), sources),
         teacher=_choice(where, "teacher phase", d.get("teacher", REWIRED), sources),
         adaptive=AdaptiveSpec(tuple(d.get("widths", [1.0])), tuple(d.get("depths", [1.0])),
@@ -118,7 +141,29 @@ def _phase(d: dict, top: dict, earlier: list[str], where: str) -> PhaseSpec:
         report=_choice(where, "report", d.get("report", "grid"), REPORTS),
         variant=str(d.get("variant", "")),
         student_layers=int(d.get("student_layers", 0)),
+        mixed=mixed,
+        search=search,
     )
+
+
+def _check_mixed(p: PhaseSpec, earlier: list[PhaseSpec], where: str) -> None:
+    """A search runs the full model from an fp32 one; a "mixed" phase fine-tunes a search's bit map."""
+    full = p.adaptive.widths == (1.0,) and p.adaptive.depths == (1.0,)
+    source = next((e for e in earlier if e.name == p.start), None)
+    source_mixed = source is not None and (source.kind == "mixed_search" or source.precision == "mixed")
+    if p.kind == "mixed_search":
+        if not full or source_mixed or (source is not None and source.precision != "fp32"):
+            raise UserError(f"{where}: a mixed_search starts from an fp32 phase (or rewired) at widths = [1.0], "
+                            "depths = [1.0]")
+        if p.report != "none":
+            raise UserError(f"{where}: a mixed_search reports nothing (report = \"none\"); the phase that fixes its "
+                            "bit map reports")
+    elif p.precision == "mixed":
+        if not (p.kind == "adaptive" and full and source_mixed):
+                raise UserError(f"{where}: precision 'mixed' fine-tunes the bit map of a mixed_search phase: "
+                            "kind 'adaptive', start = that phase, widths = [1.0], depths = [1.0]")
+    elif source_mixed:
+        raise UserError(f"{where}: starts from mixed-precision phase {p.start!r}, so its precision must be 'mixed'")
 
 
 def parse_supernet_recipe(data: dict, where: str) -> SupernetRecipe:
@@ -129,6 +174,7 @@ def parse_supernet_recipe(data: dict, where: str) -> SupernetRecipe:
         p = _phase(d, data, names, f"{where} phase {i + 1}")
         if p.kind == "xtc" and p.student_layers <= 0:
             raise UserError(f"{where} phase {p.name!r}: kind 'xtc' needs student_layers > 0")
+        _check_mixed(p, phases, f"{where} phase {p.name!r}")
         phases.append(p)
         names.append(p.name)
     if not phases:
@@ -155,6 +201,17 @@ def load_supernet_recipe(name: str) -> SupernetRecipe:
                         f"choose one of: {', '.join(supernets)}")
     return parse_supernet_recipe(tomllib.loads(path.read_text()), str(path))
 
+
+
+def with_size_mb(recipe: SupernetRecipe, size_mb: float) -> SupernetRecipe:
+    """`--size-mb S`: the recipe with every mixed_search phase's target set to S megabytes (a new hash)."""
+    raw = copy.deepcopy(recipe.raw)
+    searches = [p for p in raw["phase"] if p.get("kind") == "mixed_search"]
+    if not searches:
+        raise UserError(f"recipe {recipe.name!r} has no mixed_search phase; --size-mb needs one (recipe 'mixed')")
+    for p in searches:
+        p["size_mb"] = float(size_mb)
+    return parse_supernet_recipe(raw, recipe.name)
 
 
 def with_student_layers(recipe: SupernetRecipe, k: int) -> SupernetRecipe:

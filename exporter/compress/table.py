@@ -12,6 +12,8 @@ import math
 import torch
 
 from exporter.compress.finetune import Splits
+from exporter.compress.mixed import is_mixed
+from exporter.compress.mixed_size import model_bytes
 from exporter.compress.quant import fixed_weights
 from exporter.evaluate import accuracy, slice_logits
 from exporter.model.config import EncoderConfig
@@ -64,7 +66,8 @@ def evaluate_rows(model: Encoder, splits: Splits, subnets: list[SubnetSpec], pre
         dev_acc, test_acc = found[sub]
         rows.append({"width": sub.width, "depth": round(kept / teacher_layers, 4), "precision": precision,
                      "dev_accuracy": dev_acc, "test_accuracy": test_acc,
-                     "bytes": subnet_bytes(model.cfg, sub, precision, quantized_embeddings),
+                     "bytes": (round(float(model_bytes(model))) if is_mixed(model)
+                               else subnet_bytes(model.cfg, sub, precision, quantized_embeddings)),
                      "variant": variant, "phase": phase, "layers": kept})
     return rows
 
@@ -77,6 +80,10 @@ def format_table(table: dict) -> str:
         precision = r["precision"] + ("*" if r.get("activations") == "dynamic" else "")
         lines.append(f"{r.get('variant', ''):<11} {precision:<8} {r['width']:>5g} {r['depth']:>6.3g} "
                      f"{100 * r['dev_accuracy']:>6.1f} {100 * r['test_accuracy']:>6.1f} {r['bytes'] / 1e6:>7.2f}")
+        if "bits" in r:  # a mixed-precision row: its bit map per layer
+            from exporter.compress.mixed_map import format_bits
+            lines.append(f"  searched for {r['size_target_mb']:g} MB; mean bits per stored row:")
+            lines.append(format_bits(r["bits"]))
     if any(r.get("activations") == "dynamic" for r in table["rows"]):
         lines.append("* simulated with activations quantized per token at run time, as the dynamic int8 and "
                      "stock-runtime ternary files run (exporter/compress/ptq.py)")

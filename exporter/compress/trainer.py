@@ -65,7 +65,7 @@ def lr_at(step: int, total: int, spec: TrainSpec) -> float:
     return spec.learning_rate * max(0.0, (total - step) / max(1, total - warmup))
 
 
-class _Order:
+class StepOrder:
     """The indices of step `step` for one dataset; the current epoch's batches are kept between steps."""
 
     def __init__(self, lengths: torch.Tensor, spec: TrainSpec):
@@ -153,7 +153,7 @@ def train(model: torch.nn.Module, data: Batches, spec: TrainSpec, loss_fn: LossF
     stop = total if max_steps is None else min(total, max_steps)
     runner = distributed.wrap(_StepLoss(model, loss_fn), world)
     model.train()
-    order = _Order(data.lengths, spec)
+    order = StepOrder(data.lengths, spec)
     bar = tqdm(range(start, stop), total=total, initial=start, desc=desc, unit="step", dynamic_ncols=True,
                disable=not world.is_main)
     for step in bar:
@@ -169,7 +169,7 @@ def train(model: torch.nn.Module, data: Batches, spec: TrainSpec, loss_fn: LossF
         (loss * weight if world.size > 1 else loss).backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
-        bar.set_postfix(loss=f"{loss.item():.4f}")
+        bar.set_postfix(loss=f"{loss.item():.4f}", **getattr(loss_fn, "postfix", {}))  # e.g. the search's size
         if (step + 1) % spec.checkpoint_every == 0 and step + 1 < total:
             if world.is_main:
                 _save_resume(work_dir, model, optimizer, step + 1)

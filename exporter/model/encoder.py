@@ -107,10 +107,14 @@ class Layer(nn.Module):
         probs = self.drop(probs)
         return self.attention_context(probs, v).transpose(1, 2).reshape(b, s, inner), scores
 
+    def ffn_hidden(self, x: torch.Tensor, neurons: int) -> torch.Tensor:
+        """GELU(x W_in^T + b) of the first `neurons` FFN neurons (mixed precision gates pruned ones)."""
+        return F.gelu(self.ffn_in(x, rows=neurons))
+
     def forward(self, x, add_mask, heads: int, neurons: int):
         ctx, scores = self.attend(x, add_mask, heads)
         x = self.attn_norm(x + self.drop(self.attn_out(ctx, cols=heads * self.head_dim)))
-        h = F.gelu(self.ffn_in(x, rows=neurons))
+        h = self.ffn_hidden(x, neurons)
         x = self.ffn_norm(x + self.drop(self.ffn_out(h, cols=neurons)))
         return x, scores
 

@@ -149,3 +149,19 @@ def test_cli_writes_the_readme_headline_png_from_a_saved_bench_run(tmp_path, cap
     assert main(["report", "--html", str(tmp_path / "r2.html"), "--png", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--png plots a bench run" in err[0], err
+
+
+def test_page_draws_a_mixed_rows_bit_map(tmp_path):
+    bit_map = {"group_size": 64, "word": [2, 2, 4, 8],
+               "layers": [{"q": [8, 4], "k": [4, 4], "v": [2, 8], "attn_out": [4, 2], "ffn_in": [8, 0, 2],
+                           "ffn_out": [4, 4], "heads": [1, 0, 1]}]}
+    row = {"width": 1.0, "depth": 1.0, "precision": "mixed", "dev_accuracy": 0.85, "test_accuracy": 0.84,
+           "bytes": 10.2e6, "size_target_mb": 10.0, "bit_map": bit_map}
+    html = write_page(build_page(None, None, {"rows": [*GRID["rows"], row]}, "recipe mixed"),
+                      tmp_path / "r.html").read_text()
+    section = html[html.index("Mixed precision: bits per group"):]
+    section = section[:section.index("</table>")]
+    squares = re.findall(r'<span class="b b(\d)" title="([^"]+)"', section)
+    assert "searched for 10.0 MB (10.2 MB stored)" in html
+    assert [b for b, _ in squares] == list("84442842802" "44" "808" "2248"), squares
+    assert ("0", "pruned") in squares and ("0", "0 bits") in squares
