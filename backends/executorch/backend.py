@@ -39,7 +39,9 @@ TERNARY_BACKEND_ID = b"DynaedgeTernaryBackend"  # the delegate id a .pte stores 
 class ExecuTorchBackend:
     name = "executorch"
     suffix = ".pte"
-    precisions = ("fp32", "int8", "ternary")
+    # "mixed" (a frozen mixed-precision model, exporter/compress/freeze_mixed.py) lowers here but has
+    # no entry in the variant table yet, so export's jobs and the selector do not ask for it.
+    precisions = ("fp32", "int8", "ternary", "mixed")
 
     def lower(self, model: torch.nn.Module, spec: LowerSpec) -> Lowered:
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
@@ -58,6 +60,11 @@ class ExecuTorchBackend:
 
             edge = lower_ternary_int4(_for_xnnpack(model), example, PASSES, lengths,
                                       constant_methods(spec.seq_len))
+            quantization = SCHEME
+        elif spec.precision == "mixed":  # stock runtime: XNNPACK int8 and 4-bit parts, dynamic int8 inputs
+            from backends.executorch.mixed_xnnpack import SCHEME, lower_mixed
+
+            edge = lower_mixed(_for_xnnpack(model), example, PASSES, lengths, constant_methods(spec.seq_len))
             quantization = SCHEME
         elif spec.precision == "ternary":
             from backends.executorch.ternary.lowering import lower_ternary

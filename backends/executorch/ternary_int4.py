@@ -151,8 +151,9 @@ def _xnn_graph(payload: bytes) -> dict:
     return json.loads(re.sub(rb":\s*(-?(?:inf|nan))\b", rb': "\1"', text))  # flatc writes bare inf (output clamps)
 
 
-def _int4_fully_connected(graph: dict) -> list[dict]:
-    """The 4-bit filter values (qcint4) of FullyConnected nodes with a dynamic int8 input (qdint8)."""
+def quantized_fully_connected(graph: dict, weight_type: str = "xnn_datatype_qcint4") -> list[dict]:
+    """The filter values of FullyConnected nodes with a dynamic int8 input (qdint8) whose weights are
+    of `weight_type` (default: 4-bit channelwise, qcint4)."""
     values = {}
     for value in graph["xvalues"]:
         union = value["xvalue_union"]
@@ -162,7 +163,7 @@ def _int4_fully_connected(graph: dict) -> list[dict]:
         if node["xnode_union_type"] == "XNNFullyConnected":
             fc = node["xnode_union"]
             weight, x = values[fc["filter_id"]], values[fc["input1_id"]]
-            if (weight.get("tensor_value", weight)["datatype"] == "xnn_datatype_qcint4"
+            if (weight.get("tensor_value", weight)["datatype"] == weight_type
                     and x.get("tensor_value", x)["datatype"] == "xnn_datatype_qdint8"):
                 found.append(weight)
     return found
@@ -174,7 +175,7 @@ def int4_linear_count(edge) -> int:
 
     gm = edge.exported_program().graph_module
     lowered = [getattr(gm, n.args[0].target) for n in gm.graph.nodes if n.target is executorch_call_delegate]
-    return sum(len(_int4_fully_connected(_xnn_graph(m.processed_bytes)))
+    return sum(len(quantized_fully_connected(_xnn_graph(m.processed_bytes)))
                for m in lowered if m.backend_id == "XnnpackBackend")
 
 
@@ -196,7 +197,7 @@ def int4_linear_weights(pte: bytes) -> list[torch.Tensor]:
             def constant(index: int, graph=graph) -> bytes:
                 return named.buffers[named.pte_data[graph["constant_data"][index]["named_key"]].buffer_index]
 
-            for weight in _int4_fully_connected(graph):
+            for weight in quantized_fully_connected(graph):
                 n, k = weight["tensor_value"]["dims"]
                 packed = np.frombuffer(constant(weight["tensor_value"]["constant_buffer_idx"]), np.uint8).reshape(n, -1)
                 codes = np.stack([packed & 15, packed >> 4], -1).reshape(n, -1)[:, :k].astype(np.float32) - 8

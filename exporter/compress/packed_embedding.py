@@ -72,3 +72,36 @@ class PackedTernaryEmbedding(nn.Module):
 
     def stored_bytes(self) -> int:
         return self.packed.numel() + 4 * self.scale.numel()
+
+
+INT4_OFFSET = 7                       # codes -7..7 stored as 0..14
+INT4_BASE = 15                        # two codes per byte: c0 + 15 c1 <= 224 (uint8)
+INT4_DIGITS = (1, INT4_BASE)
+
+
+class PackedInt4Embedding(nn.Module):
+    """A table of symmetric 4-bit rows (codes -7..7 times one fp32 scale per row), two codes per
+    uint8 byte, unpacked for the looked-up rows with the same integer ops as the ternary table.
+    uint8: ExecuTorch's portable kernels take it (litert-torch's MLIR would not; see above)."""
+
+    def __init__(self, codes: torch.Tensor, scale: torch.Tensor):
+        super().__init__()
+        rows, cols = codes.shape
+        if codes.abs().max() > INT4_OFFSET:
+            raise ValueError(f"4-bit codes must lie in [-{INT4_OFFSET}, {INT4_OFFSET}], found {int(codes.abs().max())}")
+        self.num_embeddings, self.embedding_dim = rows, cols
+        padded = torch.full((rows, cols + cols % 2), INT4_OFFSET, dtype=torch.int32)  # padding code = value 0
+        padded[:, :cols] = codes.to(torch.int32) + INT4_OFFSET
+        pairs = padded.reshape(rows, -1, 2) * torch.tensor(INT4_DIGITS, dtype=torch.int32)
+        self.register_buffer("packed", pairs.sum(-1).to(torch.uint8))
+        self.register_buffer("scale", scale.reshape(-1, 1).to(torch.float32).contiguous())
+        self.register_buffer("digits", torch.tensor(INT4_DIGITS, dtype=torch.int32))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        rows = self.packed[ids].to(torch.int32).unsqueeze(-1)          # [..., dim/2, 1]
+        codes = torch.remainder(torch.div(rows, self.digits, rounding_mode="floor"), INT4_BASE)
+        c = codes.reshape(*ids.shape, -1)[..., :self.embedding_dim].to(torch.float32) - float(INT4_OFFSET)
+        return c * self.scale[ids]
+
+    def stored_bytes(self) -> int:
+        return self.packed.numel() + 4 * self.scale.numel()

@@ -265,3 +265,47 @@ def test_stock_pricing_stores_ternary_linears_as_4_bit_but_the_table_at_2(tiny_m
     assert uniform(8, "stock") == uniform(8, "packed")
     with pytest.raises(UserError, match="unknown mixed-precision pricing 'xnn'"):
         MixedSpec(size_mb=5, pricing="xnn")
+
+
+def _random_fixed(tiny_model, seed=5, **kw):
+    model = _mixed(tiny_model, **kw)
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for a in arch_parameters(model):
+            a.normal_()
+        # every layer keeps at least one head and one FFN group (an all-pruned layer is not exportable)
+        for layer in model.layers:
+            layer.heads_arch.arch[0] = torch.tensor([5.0, -5.0])
+            layer.ffn_in.arch[0, -1] = -5.0
+    return fix_bits(model)
+
+
+def test_freeze_mixed_computes_what_the_mixed_model_computes(tiny_model):
+    from exporter.compress.freeze_mixed import SplitLinear, freeze_mixed, stored_bytes
+
+    model = _random_fixed(tiny_model)
+    frozen = freeze_mixed(model)
+    ids, mask = _ids(4, 12)
+    want, got = model(ids, mask), frozen(ids, mask)
+    diff = (want - got).abs().max().item()
+    summary = bit_summary(model)
+    heads = [layer.heads for layer in frozen.layers]
+    print(f"frozen mixed vs mixed: logits max diff {diff:.2e}; heads per layer {heads}; "
+          f"stored {stored_bytes(frozen)} B vs bit map {float(model_bytes(model)):.0f} B")
+    assert diff <= 1e-5
+    assert heads == [row["heads_kept"] for row in summary["layers"]]
+    assert [layer.ffn_in.out_features for layer in frozen.layers] == [row["neurons_kept"] for row in summary["layers"]]
+    linears = [m for m in frozen.modules() if isinstance(m, SplitLinear)]
+    assert any(m.order is not None for m in linears) and {s for m in linears for s in m.storages} == {"int8", "int4"}
+    assert all(m.int4_codes.abs().max() <= 7 for m in linears if "int4" in m.storages)
+
+
+def test_frozen_word_table_equals_the_mixed_rows(tiny_model):
+    from exporter.compress.freeze_mixed import MixedWordTable
+
+    model = _random_fixed(tiny_model, seed=9)
+    table = MixedWordTable(model.word.weight, model.word.chosen_bits().repeat_interleave(G)[:TINY.vocab_size])
+    ids = torch.arange(TINY.vocab_size)[None]
+    diff = (table(ids) - model.word(ids)).abs().max().item()
+    print(f"mixed word table: widths {table.widths}, max diff {diff:.2e}")
+    assert len(table.widths) == 3 and diff <= 1e-6

@@ -70,8 +70,12 @@ def test_pipeline_table_and_phase_resume(tiny_model, tmp_path):
 
 def test_shipped_recipes_parse():
     names = [n for n in recipe_names() if is_supernet_recipe(n)]
-    assert {"quick", "full"} <= set(names)
-    for name in names:
+    assert {"quick", "full", "mixed"} <= set(names)
+    mixed = load_supernet_recipe("mixed")  # AQ-BERT: search, then QAT at the fixed bit map
+    assert [(p.name, p.kind, p.precision) for p in mixed.phases] == [("search", "mixed_search", "fp32"),
+                                                                      ("mixed", "adaptive", "mixed")]
+    assert mixed.phases[0].mixed.pricing == "stock" and mixed.phases[0].mixed.group_size == 64
+    for name in (n for n in names if n != "mixed"):
         r = load_supernet_recipe(name)
         assert [p.name for p in r.phases][:3] == ["width", "width_depth", "ternary"]
         research = any(p.variant == "no-distill" for p in r.phases) and any(p.kind == "xtc" for p in r.phases)
@@ -86,7 +90,7 @@ def test_shipped_recipes_parse():
 
 def test_recipe_errors_name_the_bad_value():
     bad = {**TINY_RECIPE, "phase": [{**TINY_RECIPE["phase"][0], "precision": "int4"}]}
-    with pytest.raises(UserError, match="unknown precision 'int4'; choose one of: fp32, int8, ternary"):
+    with pytest.raises(UserError, match="unknown precision 'int4'; choose one of: fp32, int8, mixed, ternary"):
         parse_supernet_recipe(bad, "tiny")
     bad = {**TINY_RECIPE, "phase": [{**TINY_RECIPE["phase"][0], "start": "later"}]}
     with pytest.raises(UserError, match="unknown start phase 'later'"):
