@@ -10,7 +10,7 @@ and per-channel dynamic int8. A peer's row also has its parity with the teacher,
 was built, and for ONNX the op counts of the graph ONNX Runtime runs (`fused_ops`).
 Batch 1, `threads` threads, two modes (a row's `lengths`):
 - "fixed": every system runs one input of seq_len real tokens (dev sentences joined), `runs` calls;
-- "real" (at the first seq_len): every dev sentence once, each at its own length where the file
+- "real" (at the bundle's seq_len when listed, else the first): every dev sentence once, each at its own length where the file
   accepts any length (our ExecuTorch files, ONNX Runtime with dynamic axes, PyTorch eager), padded
   to seq_len where it does not (today's .tflite files, the 2-bit delegate); median, p90 and mean
   per sentence.
@@ -25,22 +25,19 @@ import numpy as np
 
 from exporter.errors import UserError
 
-# Measured on this machine class (DESIGN.md, corrected): a 12-accumulator vpdpbusd loop peaks at
-# ~468 GOP/s per core, ~0.94 int8 TOPS on 2 threads (the earlier 2.3 came from a shortened loop).
-INT8_PEAK_OPS = 0.94e12
 PEER_PREFIXES = ("onnxruntime", "torch")  # rows of peers, not of our files (also exporter/report/page.py)
 
 
 @dataclass(frozen=True)
 class BenchSpec:
     bundle: Path = Path("bundle")
-    seq_lens: tuple[int, ...] = (64, 128)
+    seq_lens: tuple[int, ...] = (16, 64, 128)
     threads: int = 2
     runs: int = 50                   # timed calls per process
     warmup: int = 5
     rounds: int = 5                  # fresh processes per system, interleaved round-robin
     supernet_recipe: str = "quick"   # whose full-size ternary slice is timed (skipped, and said, if untrained)
-    real_lengths: bool = True        # also time every dev sentence at its own length (first seq_len)
+    real_lengths: bool = True        # also time every dev sentence at its own length (at the bundle's seq_len)
 
     def __post_init__(self):
         for s in self.seq_lens:
@@ -68,6 +65,7 @@ def run_bench(spec: BenchSpec) -> dict:
     from exporter.compress.finetune import finetune_teacher
     from exporter.compress.recipe import TrainSpec
     from exporter.devices.fingerprint import this_machine
+    from exporter.devices.int8_peak import host_int8_peak
     from exporter.inputs import prepare
     from exporter.paths import cache_dir
     from exporter.versions import runtime_versions
@@ -80,6 +78,9 @@ def run_bench(spec: BenchSpec) -> dict:
     rows, timed = [], []
     ternary, notes = _ternary_model(manifest, data_arg, spec.supernet_recipe)
     dev_lengths = None  # tokens per dev sentence, for the real-length rows' predictions
+    # Real lengths at the length the bundle was trained for (a shorter file would truncate sentences).
+    real_at = manifest.get("seq_len") if manifest.get("seq_len") in spec.seq_lens else spec.seq_lens[0]
+    peak, peak_note = host_int8_peak(spec.threads)
     for seq_len in spec.seq_lens:
         inputs = prepare(manifest["model"]["path"], data_arg, seq_len)
         teacher, _ = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits, recipe)
@@ -87,7 +88,7 @@ def run_bench(spec: BenchSpec) -> dict:
         fixed, real = cache_dir("bench") / f"input-s{seq_len}.npz", cache_dir("bench") / f"input-real-s{seq_len}.npz"
         np.savez(fixed, **full_length_input(dev.ids, dev.mask, seq_len))
         modes = [("fixed", fixed, {})]
-        if spec.real_lengths and seq_len == spec.seq_lens[0]:
+        if spec.real_lengths and seq_len == real_at:
             np.savez(real, ids=dev.ids, mask=dev.mask)
             dev_lengths = dev.mask.sum(1)
             modes.append(("real", real, {"mean_tokens": round(float(dev_lengths.mean()), 2)}))
@@ -103,15 +104,15 @@ def run_bench(spec: BenchSpec) -> dict:
         t = times[system.name]
         ops = encoder_ops(teacher.cfg, row["seq_len"])
         row |= {"median_ms": t["median_ms"], "p90_ms": t["p90_ms"], "mean_ms": t["mean_ms"], "rounds_ms": t["rounds"]}
-        if row["lengths"] == "fixed":  # at real lengths the work differs per sentence
-            row["peak_share"] = round(ops / (t["median_ms"] * 1e-3) / INT8_PEAK_OPS, 4)
+        if row["lengths"] == "fixed" and peak is not None:  # at real lengths the work differs per sentence
+            row["peak_share"] = round(ops / (t["median_ms"] * 1e-3) / peak.ops_per_s, 4)
         # at real lengths: the mean of the per-length predictions over the sentences (compare with mean_ms)
         predicted = predict(row["system"], row["seq_len"], dev_lengths if row["lengths"] == "real" else None)
         if predicted is not None:
             row["predicted_ms"] = predicted
     return {"rows": rows, "threads": spec.threads, "runs": spec.runs, "rounds": spec.rounds,
             "host": this_machine(spec.threads).to_dict(), "versions": runtime_versions(), "latency_fit": fit_origin,
-            "summary": _summary(rows) | notes}
+            "int8_peak": peak.to_dict() if peak else None, "summary": _summary(rows) | notes | {"int8_peak": peak_note}}
 
 
 def full_length_input(ids: np.ndarray, mask: np.ndarray, seq_len: int) -> dict:

@@ -172,13 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
                             help="rescale the packaged fit from a few configurations per variant (minutes)")
     b = command("bench", "latency of every artifact in a bundle and of peer runtimes", inputs=False)
     b.add_argument("--bundle", default="bundle", help="bundle whose model, data and recipe are timed (default: bundle)")
-    b.add_argument("--seq-len", default="64,128", help="comma list of sequence lengths (default 64,128)")
+    b.add_argument("--seq-len", default="16,64,128", help="comma list of sequence lengths (default 16,64,128)")
     b.add_argument("--runs", type=int, default=50, help="timed calls per process")
     b.add_argument("--rounds", type=int, default=5,
                    help="fresh processes per system, interleaved round-robin; the row is their median")
     b.add_argument("--out", metavar="FILE.json", help="also save the result as JSON (for `report --html --bench`)")
     b.add_argument("--fixed-only", action="store_true", help="skip the real-length rows (every dev sentence at its "
-                                                             "own length, at the first --seq-len)")
+                                                             "own length, at the bundle's seq_len when listed)")
     b.add_argument("--recipe", default="quick", help="supernet whose full-size ternary slice is timed too "
                                                      "(skipped, and said so, when it is not trained)")
     a = sub.add_parser("android", help="build the offline demo APK with a bundle inside, or install it")

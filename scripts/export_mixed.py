@@ -2,12 +2,14 @@
 .pte files and verify each on every dev sentence, until `export` takes mixed models itself (#22).
 
     python scripts/export_mixed.py --size-mb 10 14 --out /tmp/mixed    [--recipe mixed] [--threads 2]
+    python scripts/export_mixed.py --run ~/.cache/dynaedge/runs/supernet-mixed-<hash> --out /tmp/mixed
 
 Per size: the fixed mixed model of the run's "mixed" phase -> freeze_mixed -> ExecuTorch (XNNPACK int8 /
 4-bit parts, dynamic int8 activations) -> w1-d1-mixed-<S>mb.pte, run in the ExecuTorch runtime on every
 dev sentence at its own length and compared with the frozen PyTorch model (SQNR, max diff, label
-agreement, accuracy; gate: 30 dB and 0.2 points, the stock-runtime ternary one's accuracy bound), and
-the file's bytes against the search's target. Prints one JSON document (also written to --out/mixed.json).
+agreement, accuracy; gate: 30 dB and 0.2 points, the stock-runtime ternary one's accuracy bound), the
+file's bytes against the search's target, and its operators and delegates against what the demo app's
+libexecutorch.so registers (the `android build` check; the runtime is fetched with npm once). Prints one JSON document (also written to --out/mixed.json).
 """
 
 import argparse
@@ -21,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 GATE = {"min_sqnr_db": 30.0, "max_accuracy_drop": 0.002}
 
 
-def export_one(size_mb: float, recipe: str, inputs, out: Path, threads: int) -> dict:
+def export_one(run: Path, inputs, out: Path, threads: int) -> dict:
     import numpy as np
     import torch
 
@@ -29,12 +31,15 @@ def export_one(size_mb: float, recipe: str, inputs, out: Path, threads: int) -> 
     from backends.registry import get_backend
     from exporter.compress.freeze_mixed import freeze_mixed, stored_bytes
     from exporter.compress.mixed_size import model_bytes
-    from exporter.compress.supernet import load_phase, supernet_run_dir
+    from exporter.compress.supernet import load_phase
     from exporter.evaluate import accuracy, torch_logits
+    from exporter.android.deployable import check_programs
+    from exporter.android.registry import runtime_registry
+    from exporter.android.runtime import ensure_runtime
     from exporter.verify import Thresholds, compare, run_runner
 
-    run = supernet_run_dir(inputs, recipe, size_mb=size_mb)
     model, _ = load_phase(run / "mixed")
+    size_mb = model.quant_spec.size_mb
     frozen = freeze_mixed(model)
     dev, test = inputs.splits.dev, inputs.splits.test
     with torch.no_grad():
@@ -44,16 +49,17 @@ def export_one(size_mb: float, recipe: str, inputs, out: Path, threads: int) -> 
     spec = LowerSpec("mixed", inputs.seq_len, train.ids[:1], train.mask[:1])
     backend = get_backend("executorch")
     lowered = backend.lower(frozen, spec)
-    path = out / f"w1-d1-mixed-{size_mb:g}mb.pte"
+    path = out / f"w1-d1-mixed-{model.quant_spec.pricing}-{size_mb:g}mb.pte"
     path.write_bytes(lowered.data)
     got = run_runner(backend.load(path, threads), dev.ids, dev.mask, desc=f"verify {path.name}")
     parity = compare(np.asarray(reference), got, dev.labels)
     failures = Thresholds(**GATE).failures(parity)
-    return {"size_target_mb": size_mb, "file": str(path), "bytes": len(lowered.data),
+    deploy = check_programs((path,), runtime_registry(ensure_runtime().native_libs[-1])).files[0]
+    return {"run": str(run), "pricing": model.quant_spec.pricing, "size_target_mb": size_mb, "file": str(path), "bytes": len(lowered.data),
             "bit_map_bytes": round(float(model_bytes(model))), "frozen_bytes": stored_bytes(frozen),
             "size_error": round(len(lowered.data) / (size_mb * 1e6) - 1, 4),
             "pytorch_test_accuracy": test_acc, "parity": parity.to_dict(), "gate": GATE, "passed": not failures,
-            "failures": failures, "delegates": lowered.delegates, "fallbacks": list(lowered.fallbacks),
+            "failures": failures, "android_ops_checked": deploy.ops_checked, "delegates": lowered.delegates, "fallbacks": list(lowered.fallbacks),
             "quantization": lowered.quantization}
 
 
@@ -63,15 +69,21 @@ def main() -> int:
     from exporter.quiet import silence_libraries
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mb", type=float, nargs="+", required=True)
+    parser.add_argument("--size-mb", type=float, nargs="+", default=[], help="runs of --recipe at these targets")
+    parser.add_argument("--run", type=Path, nargs="+", default=[], help="run directories (their phase 'mixed')")
     parser.add_argument("--recipe", default="mixed")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     silence_libraries()
     args.out.mkdir(parents=True, exist_ok=True)
+    from exporter.compress.supernet import supernet_run_dir
+
     inputs = prepare(None, None, load_supernet_recipe(args.recipe).seq_len)
-    rows = [export_one(s, args.recipe, inputs, args.out, args.threads) for s in args.size_mb]
+    runs = [supernet_run_dir(inputs, args.recipe, size_mb=s) for s in args.size_mb] + args.run
+    if not runs:
+        parser.error("give --size-mb or --run")
+    rows = [export_one(run, inputs, args.out, args.threads) for run in runs]
     result = {"recipe": args.recipe, "rows": rows}
     (args.out / "mixed.json").write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))
