@@ -7,8 +7,9 @@ int8 weights (qd8-f32-qc8w) and 4-bit and ternary rows as channelwise 4-bit weig
 The frozen model's codes and scales go into the graph as they are: the weight of each part is
 `quantized_decomposed.dequantize_per_channel(codes, scale, 0, axis 0, qmin, qmax, int8)` with
 [-127, 127] for int8 parts (what pt2e's symmetric per-channel config writes) and [-8, 7] for int4
-parts (what XNNPACK recognises as 4-bit, ternary_int4.py), and each part's input the dynamic q/dq
-pt2e's dynamic config writes, which XNNPACK fuses into the FullyConnected and runs per row. The
+parts (what XNNPACK recognises as 4-bit, ternary_int4.py), and the Linear's input the dynamic q/dq
+pt2e's dynamic config writes, once for both parts: XNNPACK quantizes it per row, once, for both
+FullyConnecteds. The
 reorder of a Linear's concatenated output and the mixed word table (gathers, integer unpacking)
 run on portable kernels.
 """

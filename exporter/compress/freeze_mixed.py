@@ -89,8 +89,8 @@ class SplitLinear(nn.Module):
 
     def forward(self, x: torch.Tensor, rows: int | None = None, cols: int | None = None) -> torch.Tensor:
         assert rows in (None, self.out_features) and cols in (None, self.in_features), "a frozen Linear runs whole"
-        outs = [F.linear(self.quantize_input(x), self.part_weight(s), getattr(self, f"{s}_bias"))
-                for s in self.storages]
+        xq = self.quantize_input(x)  # once: XNNPACK then quantizes the input once for both parts
+        outs = [F.linear(xq, self.part_weight(s), getattr(self, f"{s}_bias")) for s in self.storages]
         y = outs[0] if len(outs) == 1 else torch.cat(outs, -1)
         return y if self.order is None else y.index_select(-1, self.order)
 
