@@ -60,7 +60,7 @@ def bit_summary(model: Encoder) -> dict:
 
 def format_bits(summary: dict) -> str:
     """Plain text for `dynaedge report`: one line per layer."""
-    lines = [f"  word table {summary['word']:.2f} bits; groups by width: "
+    lines = [f"  word table {summary['word']:.2f} bits; row groups of every tensor by width: "
              + ", ".join(f"{'pruned' if b == '0' else b + '-bit'} {n}" for b, n in summary["groups"].items())]
     for i, row in enumerate(summary["layers"]):
         bits = " ".join(f"{name} {row[name]:.1f}" for name in LINEARS)
