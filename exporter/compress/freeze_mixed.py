@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from exporter.compress.mixed import PRUNED, is_mixed
+from backends.int8_embedding import Int8Embedding
+from exporter.compress.mixed import PRUNED, is_mixed, symmetric_codes
 from exporter.compress.packed_embedding import PackedInt4Embedding, PackedTernaryEmbedding
 from exporter.compress.ptq import int8_per_token
 from exporter.compress.quant import ternarize
@@ -40,9 +41,8 @@ def row_codes(w: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
         t = ternarize(w)
         alpha = t.abs().amax(-1)
         return (torch.sign(t) * 7).to(torch.int8), alpha / 7
-    qmax = 2 ** (bits - 1) - 1
-    scale = w.abs().amax(-1, keepdim=True).clamp(min=1e-12) / qmax
-    return (w / scale).round_().clamp_(-qmax, qmax).to(torch.int8), scale[:, 0]
+    codes, scale = symmetric_codes(w, bits)
+    return codes.to(torch.int8), scale[:, 0]
 
 
 def storage_of(bits: int) -> str:
@@ -120,9 +120,10 @@ class MixedWordTable(nn.Module):
             if len(mine) == 0:
                 continue
             slot[mine] = torch.arange(len(mine))
-            codes, scale = row_codes(weight[mine], bits)
-            table = (_GatherTernary(ternarize(weight[mine].detach())) if bits == 2
-                     else PackedInt4Embedding(codes, scale) if bits == 4 else _Int8Rows(codes, scale))
+            rows = weight[mine].detach()
+            # Int8Embedding stores max|row| / 127 per row, the codes and scales of symmetric_codes(rows, 8)
+            table = (_GatherTernary(ternarize(rows)) if bits == 2
+                     else PackedInt4Embedding(*row_codes(rows, 4)) if bits == 4 else Int8Embedding(rows))
             setattr(self, f"table{bits}", table)
             self.widths.append(bits)
         self.register_buffer("slot", slot.to(torch.int32))   # 4 B per token; int16 would not hold 30,522 slots safely
@@ -147,25 +148,10 @@ class _GatherTernary(PackedTernaryEmbedding):
         return F.embedding(ids, table)
 
 
-class _Int8Rows(nn.Module):
-    def __init__(self, codes: torch.Tensor, scale: torch.Tensor):
-        super().__init__()
-        self.num_embeddings = len(codes)
-        self.register_buffer("codes", codes.contiguous())
-        self.register_buffer("scale", scale.reshape(-1, 1).contiguous())
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return F.embedding(ids, self.codes).to(torch.float32) * F.embedding(ids, self.scale)
-
-
-def _bits(module) -> torch.Tensor:
-    return module.chosen_bits().repeat_interleave(module.group)[:module.weight.shape[0]]
-
-
 def _frozen_layer(layer, cfg) -> FrozenMixedLayer:
     heads = layer.heads_arch.chosen_bits().bool() if layer.heads_arch is not None else torch.ones(layer.heads, dtype=bool)
     kept_heads = heads.nonzero()[:, 0]
-    neuron_bits = _bits(layer.ffn_in)
+    neuron_bits = layer.ffn_in.row_bits()
     kept = (neuron_bits != PRUNED).nonzero()[:, 0]
     if len(kept_heads) == 0 or len(kept) == 0:
         raise UserError("a layer with every head or every FFN neuron pruned is not exportable yet; "
@@ -176,13 +162,13 @@ def _frozen_layer(layer, cfg) -> FrozenMixedLayer:
     all_rows = torch.arange(cfg.hidden)
     for name in ("q", "k", "v"):
         lin = getattr(layer, name)
-        setattr(out, name, SplitLinear(lin.weight, lin.bias, _bits(lin), head_rows))
+        setattr(out, name, SplitLinear(lin.weight, lin.bias, lin.row_bits(), head_rows))
     head_cols = torch.zeros(layer.attn_out.in_features).index_fill_(0, head_rows, 1.0)
-    out.attn_out = SplitLinear(layer.attn_out.weight * head_cols, layer.attn_out.bias, _bits(layer.attn_out),
+    out.attn_out = SplitLinear(layer.attn_out.weight * head_cols, layer.attn_out.bias, layer.attn_out.row_bits(),
                                all_rows, cols=head_rows)
     out.ffn_in = SplitLinear(layer.ffn_in.weight, layer.ffn_in.bias, neuron_bits, neurons)  # in storage order
     neuron_cols = (neuron_bits != PRUNED).to(torch.float32)
-    out.ffn_out = SplitLinear(layer.ffn_out.weight * neuron_cols, layer.ffn_out.bias, _bits(layer.ffn_out),
+    out.ffn_out = SplitLinear(layer.ffn_out.weight * neuron_cols, layer.ffn_out.bias, layer.ffn_out.row_bits(),
                               all_rows, cols=neurons)
     out.attn_norm.load_state_dict(layer.attn_norm.state_dict())
     out.ffn_norm.load_state_dict(layer.ffn_norm.state_dict())
@@ -198,7 +184,7 @@ def freeze_mixed(model: Encoder) -> Encoder:
     small = Encoder(cfg)
     for name in ("position", "token_type", "emb_norm", "classifier"):
         getattr(small, name).load_state_dict(getattr(model, name).state_dict())
-    small.word = MixedWordTable(model.word.weight, _bits(model.word))
+    small.word = MixedWordTable(model.word.weight, model.word.row_bits())
     small.layers = nn.ModuleList(_frozen_layer(layer, cfg) for layer in model.layers)
     small.quant_spec = copy.copy(model.quant_spec)
     return small.eval()

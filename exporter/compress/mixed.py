@@ -70,17 +70,25 @@ def is_mixed(model: nn.Module) -> bool:
     return isinstance(getattr(model, "quant_spec", None), MixedSpec)
 
 
+def symmetric_codes(w: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row (last dim), 4 or 8 bits: (integer codes in [-(2^(b-1)-1), 2^(b-1)-1] as w's float dtype,
+    scale [..., 1] = max|row| / that bound). The search computes with codes * scale; the frozen
+    model (freeze_mixed.py) stores the same codes and scales."""
+    qmax = 2 ** (bits - 1) - 1
+    scale = w.abs().amax(-1, keepdim=True).clamp(min=1e-12) / qmax
+    return (w / scale).round_().clamp_(-qmax, qmax), scale
+
+
 def quantize_rows(w: torch.Tensor, bits: int) -> torch.Tensor:
-    """Per row (last dim): 2 = TWN ternary, 4 / 8 = symmetric [-(2^(b-1)-1), 2^(b-1)-1] x max|row| scale,
-    0 = zeros. No gradient (callers pass it through `_Straight`)."""
+    """Per row (last dim): 2 = TWN ternary, 4 / 8 = symmetric_codes x scale, 0 = zeros. No gradient
+    (callers pass it through `_Straight`)."""
     w = w.detach()
     if bits == PRUNED:
         return torch.zeros_like(w)
     if bits == 2:
         return ternarize(w)
-    qmax = 2 ** (bits - 1) - 1
-    scale = w.abs().amax(-1, keepdim=True).clamp(min=1e-12) / qmax
-    return (w / scale).round_().clamp_(-qmax, qmax).mul_(scale)
+    codes, scale = symmetric_codes(w, bits)
+    return codes.mul_(scale)
 
 
 def _relaxed(logits: torch.Tensor, tau: float, noise: bool) -> torch.Tensor:
@@ -122,6 +130,10 @@ class Searchable(nn.Module):
         index = self.choice if self.fixed else self.arch.detach().argmax(-1)
         return torch.tensor(self.choices)[index]
 
+    def row_bits(self) -> torch.Tensor:
+        """chosen_bits per row of the module's weight (Linear output rows, word-table rows)."""
+        return self.chosen_bits().repeat_interleave(self.group)[:self.weight.shape[0]]
+
 
 def _mix(w: torch.Tensor, row_probs: torch.Tensor, choices: tuple[int, ...]) -> torch.Tensor:
     """sum over nonzero widths of p_c * q_c(w), renormalized over them (a pruned row's output is
@@ -155,12 +167,12 @@ class MixedLinear(SliceLinear, Searchable):
         """Fixed bit map: 1 / 0 per output row (0 = pruned); None while searching."""
         if not self.fixed:
             return None
-        bits = torch.tensor(self.choices)[self.choice].repeat_interleave(self.group)[:self.out_features]
-        return (bits != PRUNED).to(self.weight.dtype)
+        return (self.row_bits() != PRUNED).to(self.weight.dtype)
 
-    def keep_rows(self) -> torch.Tensor:
-        """Per output row: 1 - p(pruned) of the current forward's draw."""
-        probs = self.row_probs(self.current)
+    def keep_rows(self, probs: torch.Tensor) -> torch.Tensor:
+        """Per output row: 1 - p(pruned) under group probabilities `probs` (the current forward's
+        draw, or the noise-free ones the size term prices)."""
+        probs = self.row_probs(probs)
         if PRUNED not in self.choices:
             return probs.new_ones(self.out_features)
         return 1.0 - probs[:, self.choices.index(PRUNED)]
@@ -212,7 +224,7 @@ class MixedLayer(Layer):
         return ctx * keep[None, :, None, None]
 
     def ffn_hidden(self, x, neurons):
-        return super().ffn_hidden(x, neurons) * self.ffn_in.keep_rows()[:neurons]
+        return super().ffn_hidden(x, neurons) * self.ffn_in.keep_rows(self.ffn_in.current)[:neurons]
 
 
 class HeadChoice(Searchable):

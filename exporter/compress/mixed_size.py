@@ -57,9 +57,7 @@ def model_bytes(model: Encoder) -> torch.Tensor:
         inner = layer.head_dim * head_keep.sum()
         total = total + _row_bytes(layer.attn_out, inner, pricing).sum() + 4.0 * layer.attn_out.out_features
         ffn_in = layer.ffn_in
-        probs = ffn_in.row_probs(ffn_in.probs(noise=False))
-        keep = (1.0 - probs[:, ffn_in.choices.index(PRUNED)]) if PRUNED in ffn_in.choices \
-            else torch.ones(ffn_in.out_features)
+        keep = ffn_in.keep_rows(ffn_in.probs(noise=False))
         total = total + _row_bytes(ffn_in, ffn_in.in_features, pricing).sum() + 4.0 * keep.sum()
         total = total + _row_bytes(layer.ffn_out, keep.sum(), pricing).sum() + 4.0 * layer.ffn_out.out_features
     return total
