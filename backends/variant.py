@@ -44,6 +44,9 @@ PRECISIONS = {
     "fp32": PrecisionFacts(4.0, "fp32_gflops", "fp32"),
     "int8": PrecisionFacts(1.0, "int8_gops", "int8"),
     "ternary": PrecisionFacts(0.25, "int8_gops", "ternary"),
+    # Per group of rows 8, 4 or 2 bits (compress/mixed.py): each mixed model has its own bytes per
+    # weight (its table row's "shape"); 1.0 is the bound, every row at 8 bits.
+    "mixed": PrecisionFacts(1.0, "int8_gops", "mixed"),
 }
 
 
@@ -71,6 +74,9 @@ class Variant:
     # The variant whose latency fit this one uses, when the two compute the same graph and differ only
     # in how a table is stored (fp32-emb8: fp32 Linears, int8 word-table rows gathered per token).
     timed_as: str | None = None
+    # The variant whose linear coefficient prices this file's MACs on 4-bit weights (Work.int4_mmacs),
+    # when it mixes 8- and 4-bit Linears (mixed precision: "ternary-int4", all 4-bit codes).
+    int4_timed_as: str | None = None
 
     def __post_init__(self):
         assert self.precision in PRECISIONS, self.precision
@@ -91,6 +97,11 @@ class Variant:
     def fit_name(self) -> str:
         """The variant name its latency fit is stored under (exporter/devices/fit.py)."""
         return self.timed_as or self.name
+
+    @property
+    def fit_names(self) -> tuple[str, ...]:
+        """Every latency fit a prediction for this variant reads."""
+        return (self.fit_name,) + ((self.int4_timed_as,) if self.int4_timed_as else ())
 
     @property
     def family(self) -> str:

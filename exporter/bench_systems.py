@@ -83,7 +83,8 @@ def build_systems(teacher, inputs, seq_len: int, ternary=None) -> list[System]:
         torch.save(teacher.eval(), buffer)
         write_bytes(eager, buffer.getvalue())
     systems = [System("torch-eager", "fp32", eager, 4 * teacher.num_params())]
-    jobs = [(teacher, v, work) for v in variants() if v.precision != "ternary"]
+    # mixed-precision files come from their own runs (export --mixed-mb), not from the teacher
+    jobs = [(teacher, v, work) for v in variants() if v.precision in ("fp32", "int8")]
     if ternary is not None:
         ternary_work = cache_dir("bench", f"{_teacher_key(ternary)}-s{seq_len}")
         jobs += [(ternary, v, ternary_work) for v in variants() if v.precision == "ternary"]

@@ -15,6 +15,8 @@ from exporter.devices.preference import MAX_MB_HELP, SLACK_HELP
 from exporter.errors import ParityFailed, UserError
 
 
+MIXED_MB_HELP = ("comma list of sizes in MB: also choose among mixed-precision models (recipe mixed: bits per "
+                 "group of weights searched to each size), e.g. 9.5,13")
 BUDGET_LENGTH_HELP = ("tokens per sentence the budget applies at (default: the p90 length of the training "
                       "sentences); a .pte that takes any length is predicted at N, a bucketed .tflite at the "
                       "bucket holding N, a fixed-length file at its seq_len")
@@ -126,9 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     e = command("export", "lower, verify and bundle on-device models", epilog=_variant_table())
     e.add_argument("--target", default="android")
     e.add_argument("--backend", help="comma list: executorch,tflite")
-    e.add_argument("--precision", help="comma list: fp32,int8,ternary (default fp32,int8; ternary = the "
-                                       "supernet's full-size ternary slice, trained or reused): each backend's "
-                                       "default variant of each")
+    e.add_argument("--precision", help="comma list: fp32,int8,ternary,mixed (default fp32,int8; ternary = the "
+                                       "supernet's full-size ternary slice, trained or reused; mixed: one file per "
+                                       "--mixed-mb size): each backend's default variant of each")
     e.add_argument("--variant", help="comma list of variants instead of --precision's defaults (with --budget: "
                                      "the candidates); see the table below", metavar="NAMES")
     e.add_argument("--custom-ops", action="store_true",
@@ -141,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--max-mb", type=float, metavar="MB", help=MAX_MB_HELP)
     e.add_argument("--device", help="one device profile instead of every profile of the target")
     e.add_argument("--recipe", default="quick", help="supernet recipe a --budget export chooses from")
+    e.add_argument("--mixed-mb", metavar="S,S", help=MIXED_MB_HELP + " (trained now if not cached: ~14 min per size "
+                                                     "on 2 cores); without --budget: write their files")
     e.add_argument("--fresh", action="store_true", help="lower and verify every file again instead of reusing one "
                                                        "lowered and verified before from the same weights, code "
                                                        "and sentences (~/.cache/dynaedge/artifacts)")
@@ -153,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--bundle", help="take sub-networks from this bundle's manifest (default: the supernet table)")
     q.add_argument("--runtime", default="executorch", help="executorch (what the demo app runs) or litert")
     q.add_argument("--recipe", default="quick")
+    q.add_argument("--mixed-mb", metavar="S,S", help=MIXED_MB_HELP + " (trained before: `dynaedge train --recipe mixed "
+                                                     "--size-mb S`)")
     pr = sub.add_parser("profile", help="device profiles: list, show, calibrate (host), import (phone JSON)")
     psub = pr.add_subparsers(dest="profile_command", required=True)
     for name, help_text in (("list", "all profiles"), ("show", "one profile with every number's source"),

@@ -65,6 +65,9 @@ def report(args) -> dict:
     except UserError as err:  # the page still shows the bench and the bundle
         grid, note = None, str(err)
     manifest = None
+    if args.bundle and args.mixed_mb:
+        raise UserError("--mixed-mb takes the mixed-precision models trained for this model and data; with --bundle "
+                        "the bundle's own rows are the candidates (export it with --mixed-mb)")
     if args.bundle:
         from exporter.bundle import read_manifest
 
@@ -104,7 +107,7 @@ def export(args) -> dict:
               "threads": args.threads, "device": args.device, "supernet_recipe": args.recipe,
               "custom_ops": args.custom_ops, "reuse": not args.fresh,
               "budget": None if args.budget is None else parse_budget(args.budget), "budget_length": args.budget_length,
-              "preference": Preference.of(args.accuracy_slack, args.max_mb)}
+              "preference": Preference.of(args.accuracy_slack, args.max_mb), "mixed_mb": _sizes(args.mixed_mb)}
     for name in ("backend", "precision", "variant"):
         chosen = split_list(getattr(args, name))
         if chosen is not None:
@@ -123,6 +126,9 @@ def query(args) -> dict:
     from exporter.data.lengths import LengthStats, budget_length
     from exporter.devices.preference import Preference
 
+    if args.bundle and args.mixed_mb:
+        raise UserError("--mixed-mb takes the mixed-precision models trained for this model and data; with --bundle "
+                        "the bundle's own rows are the candidates (export it with --mixed-mb)")
     if args.bundle:
         from exporter.bundle import read_manifest
 
@@ -136,10 +142,41 @@ def query(args) -> dict:
         # The rows and the length export chooses from (pipeline._budget_plan), so query and export agree.
         table, inputs = _supernet_table(args.model, args.data, args.recipe)
         rows, seq_len, cfg, stats = supernet_rows(table), inputs.seq_len, None, inputs.lengths
+        rows += _trained_mixed_rows(inputs, _sizes(args.mixed_mb))
     at = budget_length(stats, args.budget_length, seq_len)
     choice = choose(args.device, args.budget, rows, seq_len=seq_len, cfg=cfg, family=args.runtime, length=at.tokens,
                     preference=Preference.of(args.accuracy_slack, args.max_mb))
     return choice | {"budget_length_source": at.source}
+
+
+def _sizes(text: str | None) -> tuple[float, ...]:
+    """"9.5,13" -> (9.5, 13.0); a bad entry names itself."""
+    from exporter.spec import split_list
+
+    sizes = []
+    for part in split_list(text) or ():
+        try:
+            sizes.append(float(part.removesuffix("mb").removesuffix("MB")))
+        except ValueError:
+            raise UserError(f"--mixed-mb {part!r} is not a size in MB; give e.g. --mixed-mb 9.5,13") from None
+    return tuple(sizes)
+
+
+def _trained_mixed_rows(inputs, sizes: tuple[float, ...]) -> list[dict]:
+    """The rows of mixed-precision runs already trained (query trains nothing)."""
+    from exporter.compress.mixed_models import RECIPE, check_sizes, mixed_row
+    from exporter.compress.supernet import read_table, supernet_run_dir
+
+    check_sizes(sizes)
+    rows = []
+    for size in sizes:
+        run = supernet_run_dir(inputs, RECIPE, size_mb=size)
+        table = read_table(run)
+        if table is None:
+            raise UserError(f"no mixed-precision model of {size:g} MB for this model and data; run "
+                            f"`dynaedge train --recipe {RECIPE} --size-mb {size:g}` (or export with --mixed-mb) first")
+        rows.append(mixed_row(run, table, size))
+    return rows
 
 
 def profile(args) -> dict:

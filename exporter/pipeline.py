@@ -36,11 +36,12 @@ from exporter.atomic import copy_file, crash_point, staging_dir, swap_dir, write
 from exporter.bundle import Manifest, file_entry, write_manifest
 from exporter.compress.finetune import finetune_teacher
 from exporter.compress.recipe import load_recipe
+from exporter.devices.selector import row_key
 from exporter.errors import UserError
 from exporter.evaluate import accuracy, torch_logits
 from exporter.inputs import prepare
 from exporter.model.subnet import FULL
-from exporter.slices import Job, SupernetSlices, TeacherSlices, jobs_from_choices, supernet_rows
+from exporter.slices import Job, MixedSlices, SupernetSlices, TeacherSlices, jobs_from_choices, supernet_rows
 from exporter.spec import ExportSpec
 from exporter.verify import THRESHOLDS, Parity, compare, run_runner
 from exporter.versions import tool_versions
@@ -68,10 +69,13 @@ def export(spec: ExportSpec) -> ExportResult:
                  "dev_accuracy": meta["metrics"]["dev_accuracy"], "test_accuracy": meta["metrics"]["test_accuracy"],
                  "params": teacher.num_params()}]
         jobs = [Job(FULL, v) for v in spec.file_variants()]
+        jobs += [Job(FULL, v, (), size) for v in spec.mixed_variants() for size in spec.mixed_mb]
         slices, choices, infeasible, supernet = TeacherSlices(teacher), [], [], None
         if any(job.variant.precision == "ternary" for job in jobs):
             ternary, supernet, extra = _ternary_source(spec, inputs)
             slices, rows = TeacherSlices(teacher, ternary), rows + extra
+        if spec.mixed_mb:
+            slices, rows = _with_mixed(spec, inputs, slices, rows)
     else:
         inputs, teacher, meta, rows, choices, infeasible, jobs, slices, supernet = _budget_plan(spec)
     while True:
@@ -142,7 +146,7 @@ def mark_failed(rows: list[dict], failed_entries: list[dict]) -> list[dict]:
     for entry in failed_entries:
         key = f"{entry['backend']}/{entry['variant']}"
         for row in out:
-            if (row["width"], row["depth"], row["precision"]) == (entry["width"], entry["depth"], entry["precision"]):
+            if row_key(row) == row_key(entry):
                 row["failed_variants"] = {**row.get("failed_variants", {}), key: "; ".join(entry["failures"])}
     return out
 
@@ -186,6 +190,8 @@ def _write_bundle(spec: ExportSpec, inputs, manifest: Manifest, jobs, slices, ou
         crash_point(f"verified:{name}")
         entry.update(width=job.subnet.width, depth=job.subnet.depth, variant=job.variant.name,
                      runtime=job.variant.runtime, devices=list(job.devices), reused=reused and entry["reused"])
+        if job.size_mb is not None:
+            entry["size_mb"] = job.size_mb
         if entry.get("failures"):
             manifest.rejected.append(entry)
             failed.append(f"{name}: {'; '.join(entry['failures'])}")
@@ -236,12 +242,22 @@ def _budget_plan(spec: ExportSpec):
     teacher, meta = finetune_teacher(inputs.model, inputs.source, inputs.task, inputs.splits,
                                      load_recipe(supernet_recipe.teacher))
     rows = supernet_rows(table)
+    if spec.mixed_mb:
+        slices, rows = _with_mixed(spec, inputs, slices, rows)
     at = _budget_length(spec, inputs)
     log.info("budget %s applies to one sentence of %d tokens (%s; --budget-length N to change): %s",
              spec.budget, at.tokens, at.source, inputs.lengths.describe())
     choices, infeasible, jobs = _choose(spec, rows, inputs, teacher)
     _log_left_out(infeasible)
     return inputs, teacher, meta, rows, choices, infeasible, jobs, slices, described
+
+
+def _with_mixed(spec: ExportSpec, inputs, slices, rows: list[dict]):
+    """The --mixed-mb models, trained or reused: (slices that also lower them, rows with theirs)."""
+    from exporter.compress.mixed_models import mixed_runs
+
+    runs = mixed_runs(inputs, spec.mixed_mb)
+    return MixedSlices(runs, slices), rows + [r.row for r in runs]
 
 
 def _budget_length(spec: ExportSpec, inputs):

@@ -5,7 +5,7 @@ artifacts are slices of the trained supernet: fp32 and int8 from the fp32 supern
 (int8 = post-training quantization by the backend), ternary from the ternary QAT phase,
 frozen for export. Each is verified against its own PyTorch slice; a ternary file that quantizes
 its activations per token at run time (stock runtimes) against that slice computing the same
-(compress/ptq.dynamic_reference).
+(compress/ptq.dynamic_reference). Mixed-precision models (--mixed-mb) are their own runs, one per size.
 """
 
 from dataclasses import dataclass
@@ -16,7 +16,7 @@ from backends.registry import get_variant
 from backends.variant import Variant
 from exporter.errors import UserError
 from exporter.model.encoder import extract
-from exporter.model.subnet import FULL, SubnetSpec
+from exporter.model.subnet import FULL, SubnetSpec, model_name
 from exporter.verify import THRESHOLDS
 
 
@@ -27,10 +27,11 @@ class Job:
     subnet: SubnetSpec
     variant: Variant
     devices: tuple[str, ...] = ()
+    size_mb: float | None = None   # a mixed-precision model: the size it was searched to (compress/mixed_models.py)
 
     @property
     def file_name(self) -> str:
-        return self.variant.file_name(self.subnet.name)
+        return self.variant.file_name(model_name(self.subnet, self.size_mb))
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,30 @@ class SupernetSlices:
         return Slice(small, small)
 
 
+class MixedSlices:
+    """Mixed-precision models (compress/mixed_models.py) by the size they were searched to, frozen for
+    export, in front of `others` for every other job. The reference is the frozen model itself: it
+    quantizes each Linear's input per token, as the file does."""
+
+    def __init__(self, runs, others):
+        self.runs, self.others = {r.size_mb: r for r in runs}, others
+        self._frozen: dict[float, torch.nn.Module] = {}
+
+    def get(self, job: Job) -> Slice:
+        if job.variant.precision != "mixed":
+            return self.others.get(job)
+        if job.size_mb not in self.runs:
+            have = ", ".join(f"{s:g}" for s in self.runs) or "none"
+            raise UserError(f"no mixed-precision model of {job.size_mb} MB in this export (--mixed-mb: {have})")
+        if job.size_mb not in self._frozen:
+            from exporter.compress.freeze_mixed import freeze_mixed
+            from exporter.compress.mixed_models import load_mixed
+
+            self._frozen[job.size_mb] = freeze_mixed(load_mixed(self.runs[job.size_mb].run_dir))
+        frozen = self._frozen[job.size_mb]
+        return Slice(frozen, frozen)
+
+
 # An int8 artifact is the backend's post-training quantization of an fp32 slice, and export
 # rejects one that loses more than this against its slice.
 INT8_GATE = THRESHOLDS["int8"].max_accuracy_drop
@@ -111,4 +136,5 @@ def supernet_rows(table: dict) -> list[dict]:
 
 
 def jobs_from_choices(needed: list[dict]) -> list[Job]:
-    return [Job(SubnetSpec(n["width"], n["depth"]), get_variant(n["variant"]), tuple(n["devices"])) for n in needed]
+    return [Job(SubnetSpec(n["width"], n["depth"]), get_variant(n["variant"]), tuple(n["devices"]), n.get("size_mb"))
+            for n in needed]

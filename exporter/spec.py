@@ -47,6 +47,9 @@ class ExportSpec:
     threads: int = 2
     calibration_sentences: int = 256
     reuse: bool = True                    # take files lowered and verified before from the same inputs (--fresh: off)
+    # Mixed-precision models searched to these sizes in MB (recipe mixed, trained or reused, one per
+    # size): with --budget more candidates, without it files to write (compress/mixed_models.py).
+    mixed_mb: tuple[float, ...] = ()
 
     def __post_init__(self):
         if self.target not in TARGETS:
@@ -61,6 +64,7 @@ class ExportSpec:
             if not any(v.name == name for b in self.backends for v in variants(b)):
                 raise UserError(f"variant {name!r} exists on no backend of --backend {','.join(self.backends)}; "
                                 f"it is a variant of {', '.join(v.backend for v in variants() if v.name == name)}")
+        self._check_mixed()
         if isinstance(self.budget, str):  # bad budgets fail here, before any training
             object.__setattr__(self, "budget", parse_budget(self.budget))
         if self.preference != Preference() and self.budget is None:
@@ -83,9 +87,30 @@ class ExportSpec:
                 raise UserError(f"device {self.device!r} is a {profile.target} profile, not {self.target}; "
                                 f"{self.target} profiles: {names}")
 
+    def _check_mixed(self) -> None:
+        from exporter.compress.mixed_models import check_sizes
+
+        check_sizes(self.mixed_mb)
+        mixed = [v for b in self.backends for v in variants(b) if v.precision == "mixed"]
+        asked = "mixed" in self.precisions or any(v.name in self.variants for v in mixed)
+        if asked and not self.mixed_mb:
+            raise UserError("mixed-precision files need --mixed-mb S[,S...]: the size(s) in MB to search the bit "
+                            "widths to, e.g. --mixed-mb 9.5,13")
+        if self.mixed_mb and not mixed:
+            raise UserError(f"--mixed-mb: mixed-precision files are written by "
+                            f"{', '.join(sorted({v.backend for v in variants() if v.precision == 'mixed'}))} only, "
+                            f"not --backend {','.join(self.backends)}")
+
+    def mixed_variants(self) -> tuple[Variant, ...]:
+        """Without --budget: the mixed-precision variants to write, once per --mixed-mb size."""
+        return tuple(v for b in self.backends for v in variants(b) if v.precision == "mixed" and v.default
+                     and (not self.variants or v.name in self.variants)) if self.mixed_mb else ()
+
     def file_variants(self) -> tuple[Variant, ...]:
         """Without --budget: the variants to write for the full-size model, per backend."""
         def wanted(v: Variant) -> bool:
+            if v.precision == "mixed":  # one file per --mixed-mb size: mixed_variants
+                return False
             return v.name in self.variants if self.variants else (v.precision in self.precisions and v.default)
 
         return tuple(v for b in self.backends for v in variants(b) if wanted(v))

@@ -39,8 +39,7 @@ TERNARY_BACKEND_ID = b"DynaedgeTernaryBackend"  # the delegate id a .pte stores 
 class ExecuTorchBackend:
     name = "executorch"
     suffix = ".pte"
-    # "mixed" (a frozen mixed-precision model, exporter/compress/freeze_mixed.py) lowers here but has
-    # no entry in the variant table yet, so export's jobs and the selector do not ask for it.
+    # "mixed": a frozen mixed-precision model (exporter/compress/freeze_mixed.py, variant "mixed")
     precisions = ("fp32", "int8", "ternary", "mixed")
 
     def lower(self, model: torch.nn.Module, spec: LowerSpec) -> Lowered:

@@ -26,4 +26,13 @@ VARIANTS = (
             "ternary weights as XNNPACK 4-bit per-channel codes {-7,0,7}, dynamic int8 activations (stock runtime)",
             options=(("ternary_storage", "int4"),), weight_bytes=0.5, table_bytes=0.25,
             lengths="any", dynamic_activations=True),
+    # A mixed-precision model searched to a size (dynaedge export --mixed-mb S): its bytes come from its
+    # own bit map, its latency from the int8-dynamic fit on the work it keeps (timed_as), its MACs on
+    # 4-bit weights priced at the ternary-int4 file's linear coefficient (all 4-bit codes, the same
+    # XNNPACK qd8-f32-qc4w kernels).
+    Variant("executorch", "mixed", "", SUFFIX, "executorch", "mixed",
+            "per group of rows 8-bit or 4-bit / ternary-as-4-bit weights searched to a size (AQ-BERT), pruned "
+            "heads and neurons removed, dynamic int8 activations (XNNPACK)",
+            default=True, table_bytes=0.5, lengths="any", dynamic_activations=True, timed_as="int8-dynamic",
+            int4_timed_as="ternary-int4"),
 )

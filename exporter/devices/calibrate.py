@@ -65,6 +65,10 @@ class CalibrationSpec:
         from backends.registry import variant_names, variants
 
         _check_all("variant", self.variants, variant_names() + tuple(v.key for v in variants()))
+        mixed = [v.key for v in variants() if v.precision == "mixed" and (v.name in self.variants or v.key in self.variants)]
+        if mixed:  # a random encoder has no bit map to lower
+            raise UserError(f"{', '.join(mixed)} is not calibrated on its own: a mixed-precision file is predicted "
+                            f"with the int8-dynamic fit on the heads and neurons it keeps (backends/executorch/variants.py)")
         _check_all("backend", tuple(b for b, _ in self.seq_lens_for), BACKENDS)
         for s in self.seq_lens + tuple(x for _, lens in self.seq_lens_for for x in lens):
             if not 8 <= s <= self.cfg.max_positions:

@@ -176,8 +176,9 @@ def needed_artifacts(choices: list[dict]) -> list[dict]:
     devices that run each."""
     out: dict[tuple, dict] = {}
     for c in choices:
-        key = (c["subnet"]["width"], c["subnet"]["depth"], c["backend"], c["variant"])
-        entry = out.setdefault(key, {"width": key[0], "depth": key[1], "variant": f"{key[2]}/{key[3]}",
+        size = c["subnet"].get("size_mb")  # a mixed-precision model: one per size
+        key = (c["subnet"]["width"], c["subnet"]["depth"], size, c["backend"], c["variant"])
+        entry = out.setdefault(key, {"width": key[0], "depth": key[1], "size_mb": size, "variant": f"{key[3]}/{key[4]}",
                                      "path": c["path"], "devices": []})
         entry["devices"].append(c["device"])
     return list(out.values())

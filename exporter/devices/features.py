@@ -5,10 +5,11 @@ for L kept layers, hidden h, kept attention width a = heads*head_dim, kept FFN f
   linear MACs     L * s * (4*h*a + 2*h*f)     q, k, v, out; ffn in, out
   attention MACs  L * 2 * s*s * a             scores and context matmuls
   elementwise     L * s * (2*h + f) + L * heads * s*s   layer norms, GELU, softmax
-Units are millions, so fitted coefficients read as ms per million.
+Units are millions, so fitted coefficients read as ms per million. A pruned mixed-precision model
+(compress/mixed_models.py) keeps its own heads and neurons per layer: the sums run over its layers.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from backends.variant import Variant
 from exporter.model.config import EncoderConfig
@@ -24,6 +25,9 @@ class Work:
     elementwise_m: float
     layers: int
     weight_bytes: float      # linear weights read once per pass (the memory floor)
+    # Of linear_mmacs, those on 4-bit weights in a file that mixes 8- and 4-bit Linears (mixed
+    # precision): priced with the 4-bit variant's linear coefficient (Variant.int4_timed_as).
+    int4_mmacs: float = 0.0
 
     def vector(self) -> tuple[float, ...]:
         return (self.linear_mmacs, self.attention_mmacs, self.elementwise_m, float(self.layers), 1.0)
@@ -32,14 +36,30 @@ class Work:
 def work(cfg: EncoderConfig, subnet: SubnetSpec, seq_len: int, weight_bytes: float = 4.0) -> Work:
     """`weight_bytes`: per Linear weight, the variant's (Variant.linear_bytes)."""
     layers = len(subnet.kept_layers(cfg.layers))
-    heads = subnet.kept_heads(cfg.heads)
-    a, f, h, s = heads * cfg.head_dim, subnet.kept_neurons(cfg.ffn), cfg.hidden, seq_len
-    linear_weights = layers * (4 * h * a + 2 * h * f)
+    return layered_work(cfg, (subnet.kept_heads(cfg.heads),) * layers, (subnet.kept_neurons(cfg.ffn),) * layers,
+                        seq_len, weight_bytes)
+
+
+def layered_work(cfg: EncoderConfig, heads: tuple[int, ...], neurons: tuple[int, ...], seq_len: int,
+                 weight_bytes: float) -> Work:
+    """The work of layers that each keep their own heads and FFN neurons (a pruned mixed-precision
+    model; a width slice keeps the same in every layer)."""
+    h, s, d = cfg.hidden, seq_len, cfg.head_dim
+    linear_weights = sum(4 * h * n_heads * d + 2 * h * f for n_heads, f in zip(heads, neurons))
     return Work(linear_mmacs=s * linear_weights / 1e6,
-                attention_mmacs=layers * 2 * s * s * a / 1e6,
-                elementwise_m=(layers * s * (2 * h + f) + layers * heads * s * s) / 1e6,
-                layers=layers,
+                attention_mmacs=sum(2 * s * s * n_heads * d for n_heads in heads) / 1e6,
+                elementwise_m=sum(s * (2 * h + f) + n_heads * s * s for n_heads, f in zip(heads, neurons)) / 1e6,
+                layers=len(heads),
                 weight_bytes=linear_weights * weight_bytes)
+
+
+def shaped_work(cfg: EncoderConfig, shape: dict, seq_len: int) -> Work:
+    """The work of a model whose table row carries its "shape" (compress/mixed_models.py): kept heads
+    and neurons per layer, the bytes its Linear weights are stored in and how many are 4-bit."""
+    heads, neurons = tuple(shape["heads"]), tuple(shape["neurons"])
+    weights = sum(4 * cfg.hidden * n * cfg.head_dim + 2 * cfg.hidden * f for n, f in zip(heads, neurons))
+    done = layered_work(cfg, heads, neurons, seq_len, shape["linear_bytes"] / weights)
+    return replace(done, int4_mmacs=seq_len * shape["int4_weights"] / 1e6)
 
 
 def estimated_bytes(cfg: EncoderConfig, subnet: SubnetSpec, variant: Variant) -> int:

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 
 from backends.variant import Variant
 from exporter.devices.budget import Budget
-from exporter.devices.features import estimated_bytes
+from exporter.devices.features import estimated_bytes, shaped_work, work
 from exporter.devices.fit import LatencyFit
-from exporter.devices.latency import predict_ms
+from exporter.devices.latency import predict_work
 from exporter.devices.preference import Preference
 from exporter.devices.profile import DeviceProfile
 from exporter.errors import UserError
 from exporter.model.config import EncoderConfig
-from exporter.model.subnet import SubnetSpec
+from exporter.model.subnet import SubnetSpec, model_name
 
 @dataclass(frozen=True)
 class Candidate:
@@ -31,6 +31,7 @@ class Candidate:
     predicted_ms: float
     bytes: int
     length: int | None = None  # tokens the prediction is at: the budget's length, or seq_len for a fixed-length file
+    size_mb: float | None = None  # a mixed-precision model: the size it was searched to (which run)
 
     @property
     def precision(self) -> str:
@@ -41,19 +42,26 @@ class Candidate:
         return self.variant.backend
 
     @property
+    def model(self) -> str:
+        return model_name(SubnetSpec(self.width, self.depth), self.size_mb)
+
+    @property
     def file_name(self) -> str:
-        return self.variant.file_name(f"w{self.width:g}-d{self.depth:g}")
+        return self.variant.file_name(self.model)
 
     @property
     def name(self) -> str:
-        return f"w{self.width:g}-d{self.depth:g}-{self.variant.name}-{self.backend}"
+        return f"{self.model}-{self.variant.name}-{self.backend}"
 
     def rank(self) -> tuple:
         """Among equally accurate candidates: smaller, then faster, then more accurate, then by name."""
         return (self.bytes, self.predicted_ms, -self.dev_accuracy, self.name)
 
     def to_dict(self) -> dict:
-        return {"subnet": {"width": self.width, "depth": self.depth, "precision": self.precision},
+        subnet = {"width": self.width, "depth": self.depth, "precision": self.precision}
+        if self.size_mb is not None:
+            subnet["size_mb"] = self.size_mb
+        return {"subnet": subnet,
                 "backend": self.backend, "variant": self.variant.name, "runtime": self.variant.runtime,
                 "path": self.file_name, "predicted_ms": round(self.predicted_ms, 3), "predicted_at_length": self.length,
                 "dev_accuracy": self.dev_accuracy, "bytes": self.bytes}
@@ -172,26 +180,37 @@ def candidates(rows: list[dict], profile: DeviceProfile, fit: LatencyFit, cfg: E
     dev accuracy stands for every variant it serves (each passes its export gate, or its artifact
     is not written); a variant whose file of this slice failed its gate is listed in the row's
     "failed_variants" (export marks it) and is no candidate. The size is the file's, estimated
-    from the shape and the variant's bytes per weight and per word-table entry.
+    from the shape and the variant's bytes per weight and per word-table entry; a mixed-precision
+    model's row carries its own bytes and kept units ("shape", compress/mixed_models.py).
     """
     fitted = set(fit.keys())
     slices: dict[tuple, list[dict]] = {}
     for row in rows:
-        slices.setdefault((float(row["width"]), float(row["depth"]), row["precision"]), []).append(row)
+        slices.setdefault(row_key(row), []).append(row)
     out = []
-    for (width, depth, precision), same in slices.items():
+    for (width, depth, precision, size_mb), same in slices.items():
         subnet = SubnetSpec(width, depth)
         for variant in variants:
-            if variant.precision != precision or (variant.backend, variant.fit_name) not in fitted:
+            if variant.precision != precision or any((variant.backend, f) not in fitted for f in variant.fit_names):
                 continue
             row = _row_for(same, variant)
             if variant.key in row.get("failed_variants", {}):
                 continue
-            size = estimated_bytes(cfg, subnet, variant)
             runs_at = variant.run_length(seq_len, length)
+            if "shape" in row:  # a mixed-precision model: its own kept units and stored bytes
+                done, size = shaped_work(cfg, row["shape"], runs_at), int(row["bytes"])
+            else:
+                done, size = work(cfg, subnet, runs_at, variant.linear_bytes), estimated_bytes(cfg, subnet, variant)
             out.append(Candidate(width, depth, variant, float(row["dev_accuracy"]),
-                                 predict_ms(fit, profile, variant, cfg, subnet, runs_at), size, runs_at))
+                                 predict_work(fit, profile, variant, done).ms, size, runs_at, size_mb))
     return out
+
+
+def row_key(row: dict) -> tuple:
+    """(width, depth, precision, size_mb): which model a table row or artifact entry is (size_mb: None
+    but for mixed-precision models, one per size)."""
+    size = row.get("size_mb")
+    return float(row["width"]), float(row["depth"]), row["precision"], None if size is None else float(size)
 
 
 def _row_for(same: list[dict], variant: Variant) -> dict:

@@ -42,3 +42,8 @@ class SubnetSpec:
 
 
 FULL = SubnetSpec(1.0, 1.0)
+
+
+def model_name(subnet: SubnetSpec, size_mb: float | None = None) -> str:
+    """"w0.5-d1" for a slice; "w1-d1-9.5mb" for a mixed-precision model searched from it to 9.5 MB."""
+    return subnet.name if size_mb is None else f"{subnet.name}-{size_mb:g}mb"

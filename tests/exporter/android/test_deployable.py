@@ -112,15 +112,17 @@ def test_build_refuses_before_packing(tmp_path, program, named):
 @pytest.fixture(scope="module")
 def encoder_files(tmp_path_factory) -> tuple[Path, ...]:
     """The tiny encoder lowered for every ExecuTorch variant the stock runtime runs (fp32, fp32-emb8, int8
-    static/dynamic)."""
+    static/dynamic, mixed precision: a random fixed bit map)."""
     import torch
 
     from backends.base import LowerSpec
     from backends.executorch.backend import ExecuTorchBackend
     from backends.executorch.variants import VARIANTS
     from backends.variant import RUNTIMES
+    from exporter.compress.freeze_mixed import freeze_mixed
     from exporter.model.encoder import Encoder
     from tests.conftest import TINY
+    from tests.exporter.compress.test_mixed import _random_fixed
 
     torch.manual_seed(0)
     model = Encoder(TINY).eval()
@@ -129,8 +131,9 @@ def encoder_files(tmp_path_factory) -> tuple[Path, ...]:
     files = []
     for v in (v for v in VARIANTS if not RUNTIMES[v.runtime].custom and v.precision != "ternary"):
         path = out / f"tiny-{v.precision}{'-' + v.tag if v.tag else ''}.pte"
-        path.write_bytes(ExecuTorchBackend().lower(model, LowerSpec(v.precision, 16, ids, np.ones_like(ids),
-                                                                    v.options)).data)
+        source = freeze_mixed(_random_fixed(model)) if v.precision == "mixed" else model
+        path.write_bytes(ExecuTorchBackend().lower(source, LowerSpec(v.precision, 16, ids, np.ones_like(ids),
+                                                                     v.options)).data)
         files.append(path)
     return tuple(files)
 
@@ -139,6 +142,6 @@ def test_encoder_programs_pass(encoder_files, phone):
     report = check_programs(encoder_files, phone)
     for f in report.files:
         print(f"\n{f.file}: {f.ops_checked} operators, delegates {f.delegates_checked}")
-    assert [f.file for f in report.files] == [p.name for p in encoder_files] and len(encoder_files) == 4
+    assert [f.file for f in report.files] == [p.name for p in encoder_files] and len(encoder_files) == 5
     assert all(f.ops_checked > 0 and f.delegates_checked == ("XnnpackBackend",) for f in report.files)
     assert (report.ops_registered, report.delegates_registered) == (len(phone.ops), ("XnnpackBackend",))
