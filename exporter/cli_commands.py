@@ -65,9 +65,6 @@ def report(args) -> dict:
     except UserError as err:  # the page still shows the bench and the bundle
         grid, note = None, str(err)
     manifest = None
-    if args.bundle and args.mixed_mb:
-        raise UserError("--mixed-mb takes the mixed-precision models trained for this model and data; with --bundle "
-                        "the bundle's own rows are the candidates (export it with --mixed-mb)")
     if args.bundle:
         from exporter.bundle import read_manifest
 

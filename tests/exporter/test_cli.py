@@ -72,9 +72,10 @@ def test_query_errors_on_a_real_manifest(tmp_path):
 
 
 @pytest.mark.parametrize("args", [["bench", "--bundle"], ["query", "--device", "pixel-8", "--budget", "5ms", "--bundle"],
-                                  ["android", "build", "--out", "app.apk", "--bundle"]])
+                                  ["android", "build", "--out", "app.apk", "--bundle"],
+                                  ["report", "--html", "page.html", "--bundle"]])
 def test_a_changed_bundle_is_refused_by_each_reader_naming_the_file(tmp_path, args):
-    """bench, query --bundle and android build read bundles through one check (exporter.bundle);
+    """bench, query --bundle, android build and report --html read bundles through one check (exporter.bundle);
     each refuses a file changed after export with exit 2 and one line naming it."""
     from tests.exporter.test_bundle import _bundle, _truncate
 
