@@ -74,8 +74,8 @@ class Variant:
     # The variant whose latency fit this one uses, when the two compute the same graph and differ only
     # in how a table is stored (fp32-emb8: fp32 Linears, int8 word-table rows gathered per token).
     timed_as: str | None = None
-    # The variant whose linear coefficient prices this file's MACs on 4-bit weights (Work.int4_mmacs),
-    # when it mixes 8- and 4-bit Linears (mixed precision: "ternary-int4", all 4-bit codes).
+    # The all-4-bit variant whose latency fit is blended in for this file's share of MACs on 4-bit
+    # weights (Work.int4_mmacs), when it mixes 8- and 4-bit Linears (mixed precision: "ternary-int4").
     int4_timed_as: str | None = None
 
     def __post_init__(self):

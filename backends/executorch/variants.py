@@ -27,9 +27,9 @@ VARIANTS = (
             options=(("ternary_storage", "int4"),), weight_bytes=0.5, table_bytes=0.25,
             lengths="any", dynamic_activations=True),
     # A mixed-precision model searched to a size (dynaedge export --mixed-mb S): its bytes come from its
-    # own bit map, its latency from the int8-dynamic fit on the work it keeps (timed_as), its MACs on
-    # 4-bit weights priced at the ternary-int4 file's linear coefficient (all 4-bit codes, the same
-    # XNNPACK qd8-f32-qc4w kernels).
+    # own bit map, its latency from the int8-dynamic fit on the work it keeps (timed_as) blended with
+    # the ternary-int4 fit (all 4-bit codes, the same XNNPACK qd8-f32-qc4w kernels) by its share of
+    # MACs on 4-bit weights.
     Variant("executorch", "mixed", "", SUFFIX, "executorch", "mixed",
             "per group of rows 8-bit or 4-bit / ternary-as-4-bit weights searched to a size (AQ-BERT), pruned "
             "heads and neurons removed, dynamic int8 activations (XNNPACK)",

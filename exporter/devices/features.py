@@ -26,7 +26,7 @@ class Work:
     layers: int
     weight_bytes: float      # linear weights read once per pass (the memory floor)
     # Of linear_mmacs, those on 4-bit weights in a file that mixes 8- and 4-bit Linears (mixed
-    # precision): priced with the 4-bit variant's linear coefficient (Variant.int4_timed_as).
+    # precision): their share blends in the all-4-bit variant's prediction (Variant.int4_timed_as).
     int4_mmacs: float = 0.0
 
     def vector(self) -> tuple[float, ...]:

@@ -7,7 +7,8 @@
 then never below the memory floor (the linear weights read once at the device's bandwidth),
 then x the profile's fitted scale for (backend, precision) (1.0 until a phone is imported).
 On the calibrating host all ratios are 1 and the prediction is the fit itself. A file mixing 8- and
-4-bit Linears (Work.int4_mmacs) takes the linear coefficient of its Variant.int4_timed_as for those.
+4-bit Linears (Work.int4_mmacs) is predicted by its own fit and by its Variant.int4_timed_as's,
+blended by the share of its linear MACs on 4-bit weights.
 """
 
 from dataclasses import dataclass
@@ -18,9 +19,6 @@ from exporter.devices.fit import LatencyFit
 from exporter.devices.profile import DeviceProfile
 from exporter.model.config import EncoderConfig
 from exporter.model.subnet import SubnetSpec
-
-LINEAR = FEATURES.index("linear_mmacs")
-
 
 @dataclass(frozen=True)
 class Prediction:
@@ -42,12 +40,17 @@ def _ratios(fit: LatencyFit, profile: DeviceProfile, variant: Variant) -> tuple[
 
 def predict_work(fit: LatencyFit, profile: DeviceProfile, variant: Variant, w: Work,
                  use_scale: bool = True) -> Prediction:
-    coef = fit.get(variant.backend, variant.fit_name).values
     ratios = _ratios(fit, profile, variant)
-    compute = sum(c * x * r for c, x, r in zip(coef, w.vector(), ratios))
-    if w.int4_mmacs:  # MACs on 4-bit weights at the all-4-bit variant's linear coefficient
-        int4 = fit.get(variant.backend, variant.int4_timed_as).values[LINEAR]
-        compute += (int4 - coef[LINEAR]) * w.int4_mmacs * ratios[LINEAR]
+
+    def compute_with(name: str) -> float:
+        return sum(c * x * r for c, x, r in zip(fit.get(variant.backend, name).values, w.vector(), ratios))
+
+    compute = compute_with(variant.fit_name)
+    if w.int4_mmacs:
+        # Each fit splits the time among features its own way (the all-4-bit fit may put none on
+        # linear MACs), so whole predictions are blended, by the share of MACs on 4-bit weights.
+        share = w.int4_mmacs / w.linear_mmacs
+        compute = (1 - share) * compute + share * compute_with(variant.int4_timed_as)
     floor = w.weight_bytes / (profile.number("memory_gbs") * 1e9) * 1e3
     scale = profile.scale_for(variant.backend, variant.fit_name) if use_scale else 1.0
     return Prediction(max(compute, floor) * scale, compute, floor, scale)

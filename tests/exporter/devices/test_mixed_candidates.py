@@ -88,7 +88,7 @@ def test_a_failed_mixed_file_rules_out_only_its_size(synthetic_fit):
     assert select(marked, *args).to_dict()["path"] == "w1-d1-9.5mb-mixed.pte"
 
 
-def test_4_bit_macs_are_priced_at_the_ternary_int4_linear_coefficient(synthetic_fit):
+def test_4_bit_macs_blend_in_the_ternary_int4_prediction(synthetic_fit):
     """All weights 4-bit: the compute of the full ternary-int4 file; all 8-bit: the int8-dynamic file's;
     in between, linear in the 4-bit share."""
     profile, ternary = load_profile("pixel-8"), find_variant("executorch", "ternary-int4")
