@@ -100,6 +100,9 @@ class ExportSpec:
             raise UserError(f"--mixed-mb: mixed-precision files are written by "
                             f"{', '.join(sorted({v.backend for v in variants() if v.precision == 'mixed'}))} only, "
                             f"not --backend {','.join(self.backends)}")
+        if self.mixed_mb and self.variants and not any(v.name in self.variants for v in mixed):
+            raise UserError(f"--mixed-mb asks for mixed-precision files, but --variant {','.join(self.variants)} "
+                            f"leaves out {', '.join(sorted({v.name for v in mixed}))}; add it")
 
     def mixed_variants(self) -> tuple[Variant, ...]:
         """Without --budget: the mixed-precision variants to write, once per --mixed-mb size."""

@@ -19,6 +19,7 @@ def run_cli(*args, cwd=None):
     (["export", "--mixed-mb", "9.5,x"], "--mixed-mb 'x' is not a size in MB"),
     (["export", "--mixed-mb", "9.5", "--backend", "tflite"], "written by executorch only, not --backend tflite"),
     (["export", "--mixed-mb", "9.5,9.5"], "--mixed-mb lists a size twice: 9.5,9.5"),
+    (["export", "--mixed-mb", "9.5", "--variant", "int8-dynamic"], "--variant int8-dynamic leaves out mixed; add it"),
     (["query", "--device", "pixel-8", "--budget", "5ms", "--mixed-mb", "9.5", "--bundle", "/nonexistent"],
      "with --bundle the bundle's own rows are the candidates"),
     (["export", "--variant", "int2"], "unknown variant 'int2'; choose one of: fp32, fp32-emb8, int8, int8-dynamic,"),
