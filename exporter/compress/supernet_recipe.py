@@ -40,8 +40,7 @@ from exporter.compress.recipe import RECIPE_DIR, TrainSpec, recipe_names
 from exporter.errors import UserError, unknown_choice
 
 KINDS = ("adaptive", "xtc", "mixed_search")
-# The one per-precision table (backends/variant.py), plus "mixed": trained here, not yet exported.
-PRECISIONS = (*PRECISION_FACTS, "mixed")
+PRECISIONS = tuple(PRECISION_FACTS)   # the one per-precision table (backends/variant.py)
 REPORTS = ("grid", "own", "none")
 REWIRED = "rewired"
 _TRAIN_KEYS = ("steps", "batch_size", "learning_rate", "weight_decay", "warmup_fraction", "checkpoint_every")

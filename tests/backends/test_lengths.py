@@ -62,11 +62,11 @@ def test_executorch_runner_reads_its_bound_and_refuses_longer(tiny_model, tiny_i
 
 
 def test_the_variant_table_says_which_files_take_any_length():
-    """Checked against the lowered files above and in test_ternary_int4; the selector reads it."""
+    """Checked against the lowered files above, in test_ternary_int4 and test_mixed_xnnpack; the selector reads it."""
     kinds = {v.key: v.lengths for v in variants() if v.lengths != "fixed"}
     assert kinds == {"executorch/fp32": "any", "executorch/fp32-emb8": "any", "executorch/int8": "any",
                      "executorch/int8-dynamic": "any", "executorch/ternary": "any",
-                     "executorch/ternary-int4": "any", "tflite/fp32": "buckets",
+                     "executorch/ternary-int4": "any", "executorch/mixed": "any", "tflite/fp32": "buckets",
                      "tflite/fp32-emb8": "buckets", "tflite/int8": "buckets", "tflite/int8-dynamic": "buckets"}
     bucketed = find_variant("tflite", "int8-dynamic")
     assert [bucketed.run_length(64, n) for n in (2, 16, 17, 33, 49, 64, 80, None)] == [16, 16, 32, 64, 64, 64, 64, 64]
