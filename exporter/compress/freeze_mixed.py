@@ -24,7 +24,8 @@ from torch import nn
 
 from backends.int8_embedding import Int8Embedding
 from exporter.compress.mixed import PRUNED, is_mixed, symmetric_codes
-from exporter.compress.packed_embedding import PackedInt4Embedding, PackedTernaryEmbedding
+from exporter.compress.packed_embedding import (BASE, DIGITS, PackedInt4Embedding, PackedTernaryEmbedding,
+                                                byte_values)
 from exporter.compress.ptq import int8_per_token
 from exporter.compress.quant import ternarize
 from exporter.errors import UserError
@@ -144,8 +145,16 @@ class MixedWordTable(nn.Module):
 
 
 class _GatherTernary(PackedTernaryEmbedding):
-    def lookup(self, table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-        return F.embedding(ids, table)
+    """The 2-bit table unpacked by gathers (aten.embedding) from its 256 byte values (byte_values)."""
+
+    def __init__(self, weight: torch.Tensor):
+        super().__init__(weight)
+        self.register_buffer("values", byte_values(DIGITS, BASE, 1))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        rows = F.embedding(ids, self.packed).to(torch.int64)                          # [..., dim/4] bytes
+        t = F.embedding(rows, self.values).reshape(*ids.shape, -1)[..., :self.embedding_dim]
+        return t * F.embedding(ids, self.scale)
 
 
 def _frozen_layer(layer, cfg) -> FrozenMixedLayer:
