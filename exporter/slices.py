@@ -95,7 +95,6 @@ class MixedSlices:
 
     def __init__(self, runs, others):
         self.runs, self.others = {r.size_mb: r for r in runs}, others
-        self._frozen: dict[float, torch.nn.Module] = {}
 
     def get(self, job: Job) -> Slice:
         if job.variant.precision != "mixed":
@@ -103,12 +102,7 @@ class MixedSlices:
         if job.size_mb not in self.runs:
             have = ", ".join(f"{s:g}" for s in self.runs) or "none"
             raise UserError(f"no mixed-precision model of {job.size_mb} MB in this export (--mixed-mb: {have})")
-        if job.size_mb not in self._frozen:
-            from exporter.compress.freeze_mixed import freeze_mixed
-            from exporter.compress.mixed_models import load_mixed
-
-            self._frozen[job.size_mb] = freeze_mixed(load_mixed(self.runs[job.size_mb].run_dir))
-        frozen = self._frozen[job.size_mb]
+        frozen = self.runs[job.size_mb].frozen
         return Slice(frozen, frozen)
 
 

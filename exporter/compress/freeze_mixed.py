@@ -25,7 +25,7 @@ from torch import nn
 from backends.int8_embedding import Int8Embedding
 from exporter.compress.mixed import PRUNED, is_mixed, symmetric_codes
 from exporter.compress.packed_embedding import (BASE, DIGITS, PackedInt4Embedding, PackedTernaryEmbedding,
-                                                byte_values)
+                                                byte_values, gather_unpacked)
 from exporter.compress.ptq import int8_per_token
 from exporter.compress.quant import ternarize
 from exporter.errors import UserError
@@ -44,6 +44,11 @@ def row_codes(w: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
         return (torch.sign(t) * 7).to(torch.int8), alpha / 7
     codes, scale = symmetric_codes(w, bits)
     return codes.to(torch.int8), scale[:, 0]
+
+
+def code_bytes(storage: str, codes: torch.Tensor) -> int:
+    """Bytes of a part's codes in the file: int4 two per byte."""
+    return (codes.numel() + 1) // 2 if storage == "int4" else codes.numel()
 
 
 def storage_of(bits: int) -> str:
@@ -152,9 +157,7 @@ class _GatherTernary(PackedTernaryEmbedding):
         self.register_buffer("values", byte_values(DIGITS, BASE, 1))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        rows = F.embedding(ids, self.packed).to(torch.int64)                          # [..., dim/4] bytes
-        t = F.embedding(rows, self.values).reshape(*ids.shape, -1)[..., :self.embedding_dim]
-        return t * F.embedding(ids, self.scale)
+        return gather_unpacked(ids, self.packed, self.values, self.scale, self.embedding_dim)
 
 
 def _frozen_layer(layer, cfg) -> FrozenMixedLayer:
@@ -204,8 +207,8 @@ def stored_bytes(frozen: Encoder) -> int:
     biases, the word tables, its slot / width arrays, and every fp32 parameter."""
     total = 0
     for name, t in frozen.state_dict().items():
-        if name.endswith("_codes") and name.split(".")[-1].startswith("int4"):
-            total += (t.numel() + 1) // 2
+        if name.endswith("_codes"):
+            total += code_bytes(name.split(".")[-1].removesuffix("_codes"), t)
         elif not name.endswith("digits"):
             total += t.numel() * t.element_size()
     return total

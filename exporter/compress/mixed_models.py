@@ -28,6 +28,7 @@ class MixedRun:
     size_mb: float
     run_dir: Path
     row: dict
+    frozen: object   # the fine-tuned model in export form (freeze_mixed): what its file is lowered from
 
 
 def check_sizes(sizes: tuple[float, ...]) -> None:
@@ -47,16 +48,24 @@ def mixed_runs(inputs, sizes: tuple[float, ...]) -> tuple[MixedRun, ...]:
     for size in sizes:
         log.info("mixed-precision model of %g MB (recipe %s, trained once and cached)", size, RECIPE)
         result = train_supernet(inputs, RECIPE, size_mb=size)
-        out.append(MixedRun(size, result.checkpoint_dir, mixed_row(result.checkpoint_dir, result.table, size)))
+        frozen = frozen_model(result.checkpoint_dir)
+        out.append(MixedRun(size, result.checkpoint_dir, mixed_row(result.checkpoint_dir, result.table, size, frozen),
+                            frozen))
     return tuple(out)
 
 
-def mixed_row(run_dir: Path, table: dict, size_mb: float) -> dict:
-    from exporter.compress.freeze_mixed import freeze_mixed
-
+def mixed_row(run_dir: Path, table: dict, size_mb: float, frozen=None) -> dict:
+    """The run's selector row; `frozen`: its frozen_model if already built."""
     (row,) = [r for r in table["rows"] if r.get("phase") == PHASE]
     return {**row, "size_mb": size_mb, "run": Path(run_dir).name, "activations": "dynamic",
-            "shape": frozen_shape(freeze_mixed(load_mixed(run_dir)))}
+            "shape": frozen_shape(frozen if frozen is not None else frozen_model(run_dir))}
+
+
+def frozen_model(run_dir: Path):
+    """The run's fine-tuned model in export form (freeze_mixed)."""
+    from exporter.compress.freeze_mixed import freeze_mixed
+
+    return freeze_mixed(load_mixed(run_dir))
 
 
 def load_mixed(run_dir: Path):
@@ -68,15 +77,14 @@ def load_mixed(run_dir: Path):
 def frozen_shape(frozen) -> dict:
     """Kept heads and neurons per layer, the bytes of the stored Linear codes (int4: half a byte) and
     their scales, and the number of 4-bit codes, of a frozen mixed model (freeze_mixed)."""
-    from exporter.compress.freeze_mixed import SplitLinear
+    from exporter.compress.freeze_mixed import SplitLinear, code_bytes
 
     linear_bytes = int4_weights = 0
     for module in frozen.modules():
         if isinstance(module, SplitLinear):
             for storage in module.storages:
                 codes = getattr(module, f"{storage}_codes")
-                linear_bytes += (codes.numel() + 1) // 2 if storage == "int4" else codes.numel()
-                linear_bytes += 4 * len(codes)
+                linear_bytes += code_bytes(storage, codes) + 4 * len(codes)
                 int4_weights += codes.numel() if storage == "int4" else 0
     return {"heads": [layer.heads for layer in frozen.layers],
             "neurons": [layer.ffn_in.out_features for layer in frozen.layers], "linear_bytes": linear_bytes,

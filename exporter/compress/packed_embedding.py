@@ -60,15 +60,11 @@ class PackedTernaryEmbedding(nn.Module):
         self.register_buffer("scale", alpha.reshape(-1, 1).contiguous())
         self.register_buffer("digits", torch.tensor(DIGITS, dtype=torch.int32))
 
-    def lookup(self, table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-        """table[ids] (aten.index); the mixed word table gathers with aten.embedding instead."""
-        return table[ids]
-
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        rows = self.lookup(self.packed, ids).to(torch.int32).unsqueeze(-1)          # [..., dim/4, 1]
+        rows = self.packed[ids].to(torch.int32).unsqueeze(-1)          # [..., dim/4, 1]
         codes = torch.remainder(torch.div(rows, self.digits, rounding_mode="floor"), BASE)
         t = codes.reshape(*ids.shape, -1)[..., :self.embedding_dim].to(torch.float32) - 1.0
-        return t * self.lookup(self.scale, ids)
+        return t * self.scale[ids]
 
     @property
     def weight(self) -> torch.Tensor:
@@ -92,6 +88,16 @@ def byte_values(digits: tuple[int, ...], base: int, offset: int) -> torch.Tensor
     return (torch.div(b, torch.tensor(digits), rounding_mode="floor") % base - offset).to(torch.float32)
 
 
+def gather_unpacked(ids: torch.Tensor, packed: torch.Tensor, values: torch.Tensor, scale: torch.Tensor,
+                    dim: int) -> torch.Tensor:
+    """Rows `ids` of a packed table as float [..., dim]: their bytes gathered, each byte's values
+    gathered from `values` (byte_values), times the row's scale. aten.embedding, not indexing:
+    ExecuTorch's portable index kernel took ~0.1 ms per gather of a 64-token sentence, its
+    embedding kernel (a row copy) a few microseconds."""
+    rows = F.embedding(ids, packed).to(torch.int64)                                  # [..., bytes]
+    return F.embedding(rows, values).reshape(*ids.shape, -1)[..., :dim] * F.embedding(ids, scale)
+
+
 class PackedInt4Embedding(nn.Module):
     """A table of symmetric 4-bit rows (codes -7..7 times one fp32 scale per row), two codes per
     uint8 byte, unpacked for the looked-up rows by a gather from the 256 byte values (byte_values).
@@ -111,11 +117,7 @@ class PackedInt4Embedding(nn.Module):
         self.register_buffer("values", byte_values(INT4_DIGITS, INT4_BASE, INT4_OFFSET))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        # aten.embedding, not indexing: ExecuTorch's portable index kernel took ~0.1 ms per gather of
-        # a 64-token sentence, its embedding kernel (a row copy) a few microseconds
-        rows = F.embedding(ids, self.packed).to(torch.int64)                          # [..., dim/2] bytes
-        c = F.embedding(rows, self.values).reshape(*ids.shape, -1)[..., :self.embedding_dim]
-        return c * F.embedding(ids, self.scale)
+        return gather_unpacked(ids, self.packed, self.values, self.scale, self.embedding_dim)
 
     def stored_bytes(self) -> int:
         return self.packed.numel() + 4 * self.scale.numel() + 4 * self.values.numel()

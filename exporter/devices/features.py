@@ -56,10 +56,8 @@ def layered_work(cfg: EncoderConfig, heads: tuple[int, ...], neurons: tuple[int,
 def shaped_work(cfg: EncoderConfig, shape: dict, seq_len: int) -> Work:
     """The work of a model whose table row carries its "shape" (compress/mixed_models.py): kept heads
     and neurons per layer, the bytes its Linear weights are stored in and how many are 4-bit."""
-    heads, neurons = tuple(shape["heads"]), tuple(shape["neurons"])
-    weights = sum(4 * cfg.hidden * n * cfg.head_dim + 2 * cfg.hidden * f for n, f in zip(heads, neurons))
-    done = layered_work(cfg, heads, neurons, seq_len, shape["linear_bytes"] / weights)
-    return replace(done, int4_mmacs=seq_len * shape["int4_weights"] / 1e6)
+    done = layered_work(cfg, tuple(shape["heads"]), tuple(shape["neurons"]), seq_len, 1.0)  # bytes = weights
+    return replace(done, weight_bytes=shape["linear_bytes"], int4_mmacs=seq_len * shape["int4_weights"] / 1e6)
 
 
 def estimated_bytes(cfg: EncoderConfig, subnet: SubnetSpec, variant: Variant) -> int:

@@ -55,7 +55,10 @@ def test_mixed_slices_hand_out_the_frozen_model_of_its_size_only(tiny_run):
 
     run, table = tiny_run
     other = Slice(torch.nn.Identity(), torch.nn.Identity())
-    slices = MixedSlices([MixedRun(0.035, run, {})], type("Others", (), {"get": lambda self, job: other})())
+    from exporter.compress.mixed_models import frozen_model
+
+    slices = MixedSlices([MixedRun(0.035, run, {}, frozen_model(run))],
+                         type("Others", (), {"get": lambda self, job: other})())
     mixed = find_variant("executorch", "mixed")
     got = slices.get(Job(FULL, mixed, (), 0.035))
     assert got.model is got.reference and hasattr(got.model.layers[0].q, "storages")
