@@ -12,8 +12,10 @@ arch_prctl(ARCH_REQ_XCOMP_PERM), so XNNPACK falls back to AVX-512 VNNI): LiteRT'
 XNNPACK has AMX int8 kernels, the executorch 1.5.1 wheel's XNNPACK has none, and phones have
 neither, so on an AMX host "off" is the like-for-like kernel comparison.
 
-`build` writes <variant>-s<seq>.pte/.tflite (--variants: keys of the backends' variant tables),
-input-s<seq>.npz (a real dev sentence, padded) and
+`build` writes <variant>-s<seq>.pte/.tflite (--variants: keys of the backends' variant tables;
+ternary ones lower the full-size ternary slice of the cached --supernet, as `dynaedge bench` does),
+input-s<seq>.npz (--input full: seq real tokens, dev sentences joined, as `dynaedge bench` times a
+fixed length; --input sentence: the first dev sentence, padded) and
 build.json (bytes, quantization, fallbacks, and with --verify the dev parity against fp32 PyTorch:
 the int8 gate is accuracy within 1 point). --model: "teacher" (the cached fine-tuned teacher,
 ~/.cache/dynaedge/runs/finetune-*/final), "default" (untrained head: fine for size and speed) or a
@@ -46,12 +48,24 @@ def load_model(which: str):
     return load_checkpoint(Path(which))[0]
 
 
+def ternary_model(recipe: str):
+    """The frozen full-size ternary slice of the cached supernet of `recipe` (what `dynaedge bench` times)."""
+    from exporter.bench import _ternary_model
+
+    model, note = _ternary_model({"model": {"path": None}}, None, recipe)  # the default model and data
+    if model is None:
+        raise SystemExit(note["ternary"])
+    print(note["ternary"], file=sys.stderr)
+    return model
+
+
 def build(args) -> None:
     import numpy as np
     import torch
 
     from backends.base import LowerSpec
     from backends.registry import get_backend, get_variant
+    from exporter.bench import full_length_input
     from exporter.evaluate import torch_logits
     from exporter.inputs import prepare
     from exporter.verify import compare, run_runner
@@ -62,16 +76,21 @@ def build(args) -> None:
     report_path = out / "build.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
     variants = [get_variant(key) for key in args.variants.split(",")]
-    if any(v.precision == "ternary" for v in variants):
-        raise SystemExit("ternary variants need a frozen ternary model: time them with `dynaedge bench`")
     trained = load_model(args.model)
+    ternary = ternary_model(args.supernet) if any(v.precision == "ternary" for v in variants) else None
     for seq in [int(s) for s in args.seq.split(",")]:
         inputs = prepare(None, None, seq)
-        model = (trained or inputs.model).eval()
         train, dev = inputs.splits.train, inputs.splits.dev
-        np.savez(out / f"input-s{seq}.npz", ids=dev.ids[:1], mask=dev.mask[:1])
-        reference = torch_logits(model, dev.ids, dev.mask) if args.verify else None
+        if args.input == "full":
+            np.savez(out / f"input-s{seq}.npz", **full_length_input(dev.ids, dev.mask, seq))
+        else:
+            np.savez(out / f"input-s{seq}.npz", ids=dev.ids[:1], mask=dev.mask[:1])
+        references = {}
         for variant in variants:
+            model = (ternary if variant.precision == "ternary" else trained or inputs.model).eval()
+            if args.verify and id(model) not in references:
+                references[id(model)] = torch_logits(model, dev.ids, dev.mask)
+            reference = references.get(id(model))
             backend = get_backend(variant.backend)
             t0 = time.time()
             lowered = backend.lower(model, LowerSpec(variant.precision, seq, train.ids[:256], train.mask[:256],
@@ -125,6 +144,11 @@ def main() -> None:
     b.add_argument("--model", default="teacher")
     b.add_argument("--seq", default="64,128")
     b.add_argument("--variants", default=DEFAULT_VARIANTS, help="backend/variant keys, comma-separated")
+    b.add_argument("--supernet", default="quick",
+                   help="recipe whose cached supernet's full-size ternary slice the ternary variants lower")
+    b.add_argument("--input", choices=("full", "sentence"), default="full",
+                   help="the timed input: seq real tokens (dev sentences joined, as `dynaedge bench`'s fixed "
+                        "length) or the first dev sentence padded (length-adaptive files run at its length)")
     b.add_argument("--verify", action="store_true")
     t = sub.add_parser("time")
     t.add_argument("sets", nargs="+", help="label=DIR written by build")

@@ -1,7 +1,7 @@
 """Where one inference of a .pte spends its time: an ETDump of --runs calls, summed per run by
 delegate (each delegate call) and by portable operator.
 
-    .venv/bin/python scripts/profile_pte.py FILE.pte [--seq-len 64] [--runs 10] [--threads 2]
+    .venv/bin/python scripts/profile_pte.py FILE.pte [--seq-len 64] [--runs 10] [--threads 2] [--each]
 
 The input is one sentence of --seq-len real tokens (the bench's fixed-length input: random ids,
 mask all ones). A cell is the sum over the events of one run of each event's median over the
@@ -42,8 +42,9 @@ def record(pte: Path, seq_len: int, runs: int, threads: int, etdump: Path) -> No
     program.write_etdump_result_to_file(str(etdump))
 
 
-def per_run(pte: Path, etdump: Path) -> dict[str, tuple[int, float]]:
-    """name -> (events per run, ms per run); delegate calls are named by their backend."""
+def per_run(pte: Path, etdump: Path, each: bool = False) -> dict[str, tuple[int, float]]:
+    """name -> (events per run, ms per run); delegate calls are named by their backend. `each`:
+    one row per event of a run, in program order ("003 call XnnpackBackend")."""
     from executorch.devtools import Inspector
     from executorch.exir._serialize._program import deserialize_pte_binary
 
@@ -60,6 +61,8 @@ def per_run(pte: Path, etdump: Path) -> dict[str, tuple[int, float]]:
             if name == "DELEGATE_CALL":
                 call = instructions[event._instruction_id].instr_args
                 name = f"call {plan.delegates[call.delegate_index].id}"
+            if each:
+                name = f"{len(totals):03d} {name}"
             totals[name][0] += 1
             totals[name][1] += statistics.median(event.perf_data.raw)
     return {name: (n, ms) for name, (n, ms) in totals.items()}
@@ -71,15 +74,17 @@ def main() -> int:
     parser.add_argument("--seq-len", type=int, default=64)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--each", action="store_true", help="one row per event, in program order")
     args = parser.parse_args()
     if not args.pte.is_file():
         parser.error(f"{args.pte} is not a file")
     with tempfile.TemporaryDirectory() as tmp:
         etdump = Path(tmp) / "run.etdump"
         record(args.pte, args.seq_len, args.runs, args.threads, etdump)
-        rows = per_run(args.pte, etdump)
+        rows = per_run(args.pte, etdump, args.each)
     print(f"{args.pte.name}: {args.seq_len} tokens, {args.threads} threads, median of {args.runs} runs")
-    for name, (n, ms) in sorted(rows.items(), key=lambda kv: -kv[1][1]):
+    order = sorted(rows.items()) if args.each else sorted(rows.items(), key=lambda kv: -kv[1][1])
+    for name, (n, ms) in order:
         print(f"  {name.removeprefix('native_call_'):40s} x{n:<4d} {ms:8.3f} ms")
     return 0
 

@@ -66,15 +66,17 @@ class ExecuTorchBackend:
             edge = lower_mixed(_for_xnnpack(model), example, PASSES, lengths, constant_methods(spec.seq_len))
             quantization = SCHEME
         elif spec.precision == "ternary":
+            from backends.executorch.ternary.blocks import with_fused_blocks
             from backends.executorch.ternary.lowering import lower_ternary
             from backends.executorch.ternary.partitioner import TernaryPartitionSpec
 
             # Only the model's own Linears: the LayerNorm rewrite's constant 1/H rows look ternary too.
             linears = frozenset(f"{name}.weight" for name, m in model.named_modules() if isinstance(m, torch.nn.Linear))
-            edge = lower_ternary(_for_xnnpack(model), example, TernaryPartitionSpec(weights=linears), lengths, PASSES,
-                                 constant_methods(spec.seq_len))
+            edge = lower_ternary(_for_xnnpack(with_fused_blocks(model)), example, TernaryPartitionSpec(weights=linears),
+                                 lengths, PASSES, constant_methods(spec.seq_len))
             quantization = ("ternary 2-bit weights with per-row scales (DynaedgeTernaryBackend), int8 activations "
-                            "with trained static scales; other ops on XNNPACK")
+                            "with trained static scales; per layer Q, K, V and two fused blocks (output + add + "
+                            "LayerNorm, FFN + GELU + add + LayerNorm) on the delegate, attention on XNNPACK")
         else:
             model = _for_xnnpack(model)
             if spec.precision == "fp32":

@@ -24,8 +24,7 @@ from torch import nn
 
 from backends.int8_embedding import Int8Embedding
 from exporter.compress.mixed import PRUNED, is_mixed, symmetric_codes
-from exporter.compress.packed_embedding import (BASE, DIGITS, PackedInt4Embedding, PackedTernaryEmbedding,
-                                                byte_values, gather_unpacked)
+from exporter.compress.packed_embedding import PackedInt4Embedding, PackedTernaryEmbedding
 from exporter.compress.ptq import int8_per_token
 from exporter.compress.quant import ternarize
 from exporter.errors import UserError
@@ -128,7 +127,7 @@ class MixedWordTable(nn.Module):
             slot[mine] = torch.arange(len(mine))
             rows = weight[mine].detach()
             # Int8Embedding stores max|row| / 127 per row, the codes and scales of symmetric_codes(rows, 8)
-            table = (_GatherTernary(ternarize(rows)) if bits == 2
+            table = (PackedTernaryEmbedding(ternarize(rows)) if bits == 2
                      else PackedInt4Embedding(*row_codes(rows, 4)) if bits == 4 else Int8Embedding(rows))
             setattr(self, f"table{bits}", table)
             self.widths.append(bits)
@@ -147,17 +146,6 @@ class MixedWordTable(nn.Module):
             rows = table(slot.clamp(max=table.num_embeddings - 1)) * (width == bits).to(torch.float32)
             out = rows if out is None else out + rows
         return out
-
-
-class _GatherTernary(PackedTernaryEmbedding):
-    """The 2-bit table unpacked by gathers (aten.embedding) from its 256 byte values (byte_values)."""
-
-    def __init__(self, weight: torch.Tensor):
-        super().__init__(weight)
-        self.register_buffer("values", byte_values(DIGITS, BASE, 1))
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return gather_unpacked(ids, self.packed, self.values, self.scale, self.embedding_dim)
 
 
 def _frozen_layer(layer, cfg) -> FrozenMixedLayer:
@@ -209,6 +197,6 @@ def stored_bytes(frozen: Encoder) -> int:
     for name, t in frozen.state_dict().items():
         if name.endswith("_codes"):
             total += code_bytes(name.split(".")[-1].removesuffix("_codes"), t)
-        elif not name.endswith("digits"):
+        else:
             total += t.numel() * t.element_size()
     return total

@@ -6,9 +6,10 @@ gather, so the table would dominate every ternary artifact. Here it is stored as
 int8 byte (code = t + 1 in base 3: byte = c0 + 3 c1 + 9 c2 + 27 c3 <= 80 for columns 4j .. 4j+3;
 base 3 keeps the byte signed, which litert-torch's MLIR needs: it rejects unsigned constants) plus
 one fp32 scale per row (2.9 MB + 0.1 MB), and the forward pass unpacks only the looked-up rows with
-integer ops every runtime already has: gather, cast, floor-divide, remainder, multiply. So the
-same module lowers unchanged to ExecuTorch (portable kernels) and to TFLite (GATHER, FLOOR_DIV,
-FLOOR_MOD), and computes exactly alpha_n * t (no rounding anywhere).
+gathers every runtime already has: the rows' bytes, then each byte's four values from a table of
+the 81 possible bytes, times the row's scale. So the same module lowers unchanged to ExecuTorch
+(embedding kernels: row copies) and to TFLite (GATHER), and computes exactly alpha_n * t (no
+rounding anywhere).
 """
 
 import torch
@@ -49,37 +50,6 @@ def pack_codes(t: torch.Tensor) -> torch.Tensor:
     return (codes * torch.tensor(DIGITS, dtype=torch.int32)).sum(-1).to(torch.int8)
 
 
-class PackedTernaryEmbedding(nn.Module):
-    """Drop-in for a ternary nn.Embedding: `forward(ids) -> float32 [..., dim]`."""
-
-    def __init__(self, weight: torch.Tensor):
-        super().__init__()
-        t, alpha = ternary_codes(weight)
-        self.num_embeddings, self.embedding_dim = weight.shape
-        self.register_buffer("packed", pack_codes(t))
-        self.register_buffer("scale", alpha.reshape(-1, 1).contiguous())
-        self.register_buffer("digits", torch.tensor(DIGITS, dtype=torch.int32))
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        rows = self.packed[ids].to(torch.int32).unsqueeze(-1)          # [..., dim/4, 1]
-        codes = torch.remainder(torch.div(rows, self.digits, rounding_mode="floor"), BASE)
-        t = codes.reshape(*ids.shape, -1)[..., :self.embedding_dim].to(torch.float32) - 1.0
-        return t * self.scale[ids]
-
-    @property
-    def weight(self) -> torch.Tensor:
-        """The unpacked table (for tests and inspection; the graph never builds it)."""
-        return self.forward(torch.arange(self.num_embeddings))
-
-    def stored_bytes(self) -> int:
-        return self.packed.numel() + 4 * self.scale.numel()
-
-
-INT4_OFFSET = 7                       # codes -7..7 stored as 0..14
-INT4_BASE = 15                        # two codes per byte: c0 + 15 c1 <= 224 (uint8)
-INT4_DIGITS = (1, INT4_BASE)
-
-
 def byte_values(digits: tuple[int, ...], base: int, offset: int) -> torch.Tensor:
     """float32 [256, len(digits)]: the codes a packed byte holds, minus `offset` (the values it
     stands for). A gather from this table unpacks a row in one step on ExecuTorch's portable
@@ -96,6 +66,35 @@ def gather_unpacked(ids: torch.Tensor, packed: torch.Tensor, values: torch.Tenso
     embedding kernel (a row copy) a few microseconds."""
     rows = F.embedding(ids, packed).to(torch.int64)                                  # [..., bytes]
     return F.embedding(rows, values).reshape(*ids.shape, -1)[..., :dim] * F.embedding(ids, scale)
+
+
+class PackedTernaryEmbedding(nn.Module):
+    """Drop-in for a ternary nn.Embedding: `forward(ids) -> float32 [..., dim]`."""
+
+    def __init__(self, weight: torch.Tensor):
+        super().__init__()
+        t, alpha = ternary_codes(weight)
+        self.num_embeddings, self.embedding_dim = weight.shape
+        self.register_buffer("packed", pack_codes(t))
+        self.register_buffer("scale", alpha.reshape(-1, 1).contiguous())
+        # the 3^4 = 81 bytes four codes make; codes 0, 1, 2 stand for -1, 0, +1
+        self.register_buffer("values", byte_values(DIGITS, BASE, 1)[:BASE ** CODES_PER_BYTE].contiguous())
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return gather_unpacked(ids, self.packed, self.values, self.scale, self.embedding_dim)
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The unpacked table (for tests and inspection; the graph never builds it)."""
+        return self.forward(torch.arange(self.num_embeddings))
+
+    def stored_bytes(self) -> int:
+        return self.packed.numel() + 4 * self.scale.numel() + 4 * self.values.numel()
+
+
+INT4_OFFSET = 7                       # codes -7..7 stored as 0..14
+INT4_BASE = 15                        # two codes per byte: c0 + 15 c1 <= 224 (uint8)
+INT4_DIGITS = (1, INT4_BASE)
 
 
 class PackedInt4Embedding(nn.Module):

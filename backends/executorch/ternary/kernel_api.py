@@ -1,5 +1,5 @@
 """ctypes view of the runtime's C API (runtime/ternary_c_api.cpp): validate a
-blob and run one Linear on a chosen kernel path, outside ExecuTorch."""
+blob and run one Linear or one fused block on a chosen kernel path, outside ExecuTorch."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ def _lib() -> ctypes.CDLL:
     lib.dynaedge_ternary_run.argtypes = [
         ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p,
         ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_double)]
+    lib.dynaedge_ternary_run_block.argtypes = [
+        ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p,
+        ctypes.c_int]
     lib.dynaedge_ternary_set_min_parallel_macs.argtypes = [ctypes.c_uint64]
     return lib
 
@@ -74,3 +77,25 @@ def run_linear(
     if rc != 0:
         raise RuntimeError(f"kernel run failed with status {rc}")
     return out, seconds.value
+
+
+def run_block(blob: bytes, x: np.ndarray, residual: np.ndarray | None = None,
+              path: KernelPath = KernelPath.AUTO) -> np.ndarray:
+    """Runs a fused-block blob (block_blob.py) on x[M, K] (and residual[M, hidden] for a
+    LINEAR_ADD_NORM block); returns y float32 [M, hidden]."""
+    status, name = validate_blob(blob)
+    if status != 0:
+        raise ValueError(f"invalid ternary block blob: {name}")
+    hidden = int.from_bytes(blob[12:16], "little")
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    out = np.empty((x.shape[0], hidden), dtype=np.float32)
+    res = None if residual is None else np.ascontiguousarray(residual, dtype=np.float32)
+    rc = _lib().dynaedge_ternary_run_block(blob, len(blob), x.ctypes.data, None if res is None else res.ctypes.data,
+                                           x.shape[0], out.ctypes.data, int(path))
+    if rc == -1:
+        raise RuntimeError(f"kernel path {path.name} is not available on this CPU/build")
+    if rc == -2:
+        raise ValueError("a LINEAR_ADD_NORM block takes a residual, an FFN_ADD_NORM block none")
+    if rc != 0:
+        raise RuntimeError(f"block run failed with status {rc}")
+    return out

@@ -1,5 +1,6 @@
 """TernaryPartitioner: tags each Linear with a constant ternary weight for
-DynaedgeTernaryBackend, one partition (= one delegate call) per Linear.
+DynaedgeTernaryBackend, one partition (= one delegate call) per Linear, and
+each fused-block op (blocks.py) whose Linears are ternary, one call per block.
 Everything else is left for the partitioners after it:
 
     to_edge_transform_and_lower(ep, partitioner=[TernaryPartitioner(), XnnpackPartitioner()])
@@ -19,6 +20,7 @@ from torch.export import ExportedProgram
 from . import compile_specs
 from . import preprocess  # noqa: F401  defines DynaedgeTernaryBackend, which ExecuTorch finds by name
 from .blob import ActivationQuant, ActMode
+from .block_match import match_block
 from .linear_match import LinearMatch, is_real, match_ternary_linear, scan_ternary_weights
 
 BACKEND_ID = "DynaedgeTernaryBackend"
@@ -106,4 +108,17 @@ class TernaryPartitioner(Partitioner):
                 node.meta["delegation_tag"] = tag
             act = activation_for(match, self.partition_spec)
             tags[tag] = DelegationSpec(BACKEND_ID, compile_specs.encode(act, self.partition_spec.rtol))
+        # Fused blocks carry their input scales as arguments; the compile spec keeps only rtol.
+        for index, block in enumerate(self._blocks(exported_program)):
+            tag = f"dynaedge_ternary_block_{index}"
+            for node in block.owned_nodes():
+                node.meta["delegation_tag"] = tag
+            tags[tag] = DelegationSpec(BACKEND_ID, compile_specs.encode(ActivationQuant(), self.partition_spec.rtol))
         return PartitionResult(tagged_exported_program=exported_program, partition_tags=tags)
+
+    def _blocks(self, ep: ExportedProgram):
+        blocks = (match_block(ep, node, self.partition_spec.rtol, self._known) for node in ep.graph_module.graph.nodes)
+        blocks = [b for b in blocks if b is not None]
+        if self.partition_spec.weights is not None:
+            blocks = [b for b in blocks if set(b.weight_names) <= self.partition_spec.weights]
+        return blocks

@@ -1,4 +1,4 @@
-"""DynaedgeTernaryBackend.preprocess: one partition (one Linear) -> one blob.
+"""DynaedgeTernaryBackend.preprocess: one partition (one Linear, or one fused block) -> one blob.
 
 ExecuTorch finds this class by name (DelegationSpec.backend_id), so the class
 name is the backend id the C++ runtime registers.
@@ -14,6 +14,8 @@ from torch.export import ExportedProgram
 
 from . import compile_specs
 from .blob import TernaryLinearSpec, pack_blob
+from .block_blob import pack_block_blob
+from .block_match import block_spec, match_block
 from .linear_match import constant_tensor, match_ternary_linear
 
 
@@ -23,6 +25,13 @@ class DynaedgeTernaryBackend(BackendDetails):
     def preprocess(edge_program: ExportedProgram, compile_specs_list: list[CompileSpec]) -> PreprocessResult:
         act, rtol = compile_specs.decode(compile_specs_list)
         ops = [n for n in edge_program.graph_module.graph.nodes if n.op == "call_function"]
+        blocks = [b for b in (match_block(edge_program, n, rtol) for n in ops) if b is not None]
+        if blocks:
+            if len(ops) != 1:
+                raise ValueError(f"DynaedgeTernaryBackend expects a fused block alone in its partition, found ops "
+                                 f"{[str(n.target) for n in ops]}")
+            spec = block_spec(edge_program, blocks[0], act.qmin, act.qmax)
+            return PreprocessResult(processed_bytes=pack_block_blob(spec))
         matches = [m for m in (match_ternary_linear(edge_program, n, rtol) for n in ops) if m is not None]
         if len(matches) != 1:
             raise ValueError(

@@ -1,5 +1,7 @@
 // ExecuTorch BackendInterface for "DynaedgeTernaryBackend": one delegate call
-// is one Linear, inputs (x[..., K]) and outputs (y[..., N]), both fp32.
+// is one Linear, inputs (x[..., K]) and outputs (y[..., N]), both fp32; or one
+// fused block (ternary_block.h): (x, residual) -> y for LinearAddNorm, x -> y
+// for FfnAddNorm.
 // init() validates the blob and copies the weights out so ExecuTorch can free
 // the processed buffer; execute() quantizes x and runs the ternary GEMM on
 // ExecuTorch's own thread pool, the one XNNPACK runs on: its workers are still
@@ -16,6 +18,7 @@
 #include <new>
 
 #include "ternary_blob.h"
+#include "ternary_block.h"
 #include "ternary_kernel.h"
 
 // The wheel ships libexecutorch_threadpool.so but not threadpool.h or
@@ -73,9 +76,69 @@ class ExecuTorchExecutor final : public Executor {
 };
 
 struct Handle {
+  bool is_block = false;
   TernaryLinear linear;
+  TernaryBlock block;
   Scratch scratch;  // reused by execute(); a method runs one call at a time
+  BlockScratch block_scratch;
 };
+
+bool is_float(const EValue* v) { return v->isTensor() && v->toTensor().scalar_type() == ScalarType::Float; }
+
+// y shaped like x's leading dims with `n` columns (resize handles dynamic shapes).
+Error shape_output(const Tensor& x, Tensor& y, uint32_t n) {
+  std::array<SizesType, executorch::runtime::kTensorDimensionLimit> sizes{};
+  for (ssize_t d = 0; d + 1 < x.dim(); ++d) sizes[d] = x.size(d);
+  sizes[x.dim() - 1] = static_cast<SizesType>(n);
+  const Error resized = executorch::runtime::resize_tensor(
+      y, ArrayRef<SizesType>(sizes.data(), static_cast<size_t>(x.dim())));
+  if (resized != Error::Ok || static_cast<size_t>(y.numel()) != static_cast<size_t>(x.numel()) / x.size(x.dim() - 1) * n) {
+    ET_LOG(Error, "%s: cannot shape the output as [..., %u]", kBackendName, n);
+    return Error::InvalidArgument;
+  }
+  return Error::Ok;
+}
+
+Error execute_block(Handle* handle, Span<EValue*> args) {
+  const TernaryBlock& b = handle->block;
+  const bool with_residual = b.kind == BlockKind::LinearAddNorm;
+  const size_t inputs = with_residual ? 2 : 1;
+  if (args.size() != inputs + 1) {
+    ET_LOG(Error, "%s: block expects %zu inputs and 1 output, got %zu args", kBackendName, inputs, args.size());
+    return Error::InvalidArgument;
+  }
+  for (size_t i = 0; i <= inputs; ++i) {
+    if (!is_float(args[i])) {
+      ET_LOG(Error, "%s: block argument %zu is not a float tensor", kBackendName, i);
+      return Error::InvalidArgument;
+    }
+  }
+  const size_t x_at = with_residual && b.residual_first ? 1 : 0;
+  const Tensor& x = args[x_at]->toTensor();
+  Tensor& y = args[inputs]->toTensor();
+  if (x.dim() < 1 || x.size(x.dim() - 1) != static_cast<ssize_t>(b.first.k)) {
+    ET_LOG(Error, "%s: expected x[..., %u]", kBackendName, b.first.k);
+    return Error::InvalidArgument;
+  }
+  const size_t m = static_cast<size_t>(x.numel()) / b.first.k;
+  const float* residual = nullptr;
+  if (with_residual) {
+    const Tensor& r = args[1 - x_at]->toTensor();
+    if (static_cast<size_t>(r.numel()) != m * b.hidden || r.size(r.dim() - 1) != static_cast<ssize_t>(b.hidden)) {
+      ET_LOG(Error, "%s: expected residual[..., %u] with x's rows", kBackendName, b.hidden);
+      return Error::InvalidArgument;
+    }
+    residual = r.const_data_ptr<float>();
+  }
+  const Error shaped = shape_output(x, y, b.hidden);
+  if (shaped != Error::Ok) return shaped;
+  ExecuTorchExecutor executor;
+  if (!run_block(b, x.const_data_ptr<float>(), residual, m, y.mutable_data_ptr<float>(), &handle->block_scratch,
+                 KernelPath::Auto, &executor)) {
+    return Error::Internal;
+  }
+  return Error::Ok;
+}
 
 class DynaedgeTernaryBackend final : public BackendInterface {
  public:
@@ -86,21 +149,24 @@ class DynaedgeTernaryBackend final : public BackendInterface {
       FreeableBuffer* processed,
       ArrayRef<CompileSpec> /*compile_specs*/) const override {
     if (processed == nullptr) return Error::InvalidArgument;
+    Handle* handle = new (std::nothrow) Handle();
+    if (handle == nullptr) return Error::MemoryAllocationFailed;
+    const auto* data = static_cast<const uint8_t*>(processed->data());
+    handle->is_block = is_block_blob(data, processed->size());
     TernaryView view;
-    const BlobStatus status =
-        parse_blob(static_cast<const uint8_t*>(processed->data()), processed->size(), &view);
+    const BlobStatus status = handle->is_block ? parse_block(data, processed->size(), &handle->block)
+                                               : parse_blob(data, processed->size(), &view);
     if (status != BlobStatus::Ok) {
-      ET_LOG(Error, "%s: rejected blob of %zu bytes: %s", kBackendName, processed->size(),
-             blob_status_name(status));
+      ET_LOG(Error, "%s: rejected %s blob of %zu bytes: %s", kBackendName, handle->is_block ? "block" : "linear",
+             processed->size(), blob_status_name(status));
+      delete handle;
       // A blob from another format version is an incompatibility, anything
       // else a corrupt program.
       return status == BlobStatus::BadMagic || status == BlobStatus::BadVersion
           ? Error::DelegateInvalidCompatibility
           : Error::InvalidProgram;
     }
-    Handle* handle = new (std::nothrow) Handle();
-    if (handle == nullptr) return Error::MemoryAllocationFailed;
-    handle->linear = copy_linear(view);
+    if (!handle->is_block) handle->linear = copy_linear(view);
     processed->Free();
     return handle;
   }
@@ -111,6 +177,7 @@ class DynaedgeTernaryBackend final : public BackendInterface {
       Span<EValue*> args) const override {
     if (opaque == nullptr) return Error::DelegateInvalidHandle;
     Handle* handle = static_cast<Handle*>(opaque);
+    if (handle->is_block) return execute_block(handle, args);
     const TernaryLinear& w = handle->linear;
     if (args.size() != 2 || !args[0]->isTensor() || !args[1]->isTensor()) {
       ET_LOG(Error, "%s: expected (x, y) tensors, got %zu args", kBackendName, args.size());
@@ -123,17 +190,9 @@ class DynaedgeTernaryBackend final : public BackendInterface {
       ET_LOG(Error, "%s: expected float x[..., %u] and float y", kBackendName, w.k);
       return Error::InvalidArgument;
     }
-    // y has x's leading dims and N columns; resize handles dynamic shapes.
-    std::array<SizesType, executorch::runtime::kTensorDimensionLimit> sizes{};
-    for (ssize_t d = 0; d + 1 < x.dim(); ++d) sizes[d] = x.size(d);
-    sizes[x.dim() - 1] = static_cast<SizesType>(w.n);
-    const Error resized = executorch::runtime::resize_tensor(
-        y, ArrayRef<SizesType>(sizes.data(), static_cast<size_t>(x.dim())));
+    const Error shaped = shape_output(x, y, w.n);
+    if (shaped != Error::Ok) return shaped;
     const size_t m = static_cast<size_t>(x.numel()) / w.k;
-    if (resized != Error::Ok || static_cast<size_t>(y.numel()) != m * w.n) {
-      ET_LOG(Error, "%s: cannot shape the output as [..., %u]", kBackendName, w.n);
-      return Error::InvalidArgument;
-    }
     ExecuTorchExecutor executor;
     if (!ternary_linear(w, x.const_data_ptr<float>(), m, y.mutable_data_ptr<float>(),
                         &handle->scratch, KernelPath::Auto, &executor)) {

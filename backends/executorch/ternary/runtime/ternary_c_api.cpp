@@ -5,14 +5,16 @@
 #include <cstdint>
 
 #include "ternary_blob.h"
+#include "ternary_block.h"
 #include "ternary_kernel.h"
 
 using namespace dynaedge::ternary;
 
 extern "C" {
 
-// Returns a BlobStatus code (0 = valid).
+// Returns a BlobStatus code (0 = valid) of a one-Linear or a fused-block blob.
 int dynaedge_ternary_validate(const uint8_t* blob, size_t size) {
+  if (is_block_blob(blob, size)) return static_cast<int>(parse_block(blob, size, nullptr));
   return static_cast<int>(parse_blob(blob, size, nullptr));
 }
 
@@ -67,6 +69,21 @@ int dynaedge_ternary_run(
   const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
   if (seconds != nullptr) *seconds = elapsed.count() / runs;
   return 0;
+}
+
+// Runs a fused block (ternary_block.h) on x[m, K] (and residual[m, hidden] for
+// LinearAddNorm, else null) into y[m, hidden], on the kernel's own pool.
+// Returns a BlobStatus code, or -1 if the path is not available here.
+int dynaedge_ternary_run_block(
+    const uint8_t* blob, size_t size, const float* x, const float* residual, size_t m, float* y, int path) {
+  TernaryBlock block;
+  const BlobStatus status = parse_block(blob, size, &block);
+  if (status != BlobStatus::Ok) return static_cast<int>(status);
+  const KernelPath kp = static_cast<KernelPath>(path);
+  if (!kernel_path_available(kp)) return -1;
+  if ((block.kind == BlockKind::LinearAddNorm) != (residual != nullptr)) return -2;
+  BlockScratch s;
+  return run_block(block, x, residual, m, y, &s, kp) ? 0 : -1;
 }
 
 }  // extern "C"

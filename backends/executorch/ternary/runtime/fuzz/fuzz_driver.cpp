@@ -1,5 +1,5 @@
 // Standalone fuzz driver (no libFuzzer needed): random, truncated,
-// bit-flipped and field-overwritten blobs, half of them with a recomputed
+// bit-flipped and field-overwritten blobs (one-Linear and fused-block), half of them with a recomputed
 // checksum so the checks behind the CRC are reached. Build with
 // -fsanitize=address,undefined; any memory error aborts the run.
 //
@@ -19,18 +19,34 @@ using namespace dynaedge::ternary;
 
 namespace {
 
-std::vector<uint8_t> seed_blob(std::mt19937& rng) {
-  std::uniform_int_distribution<uint32_t> dim(1, 150);
-  testing::LinearSpec s{dim(rng), dim(rng), {}, {}, {}};
+using testing::LinearSpec;
+
+
+LinearSpec random_linear(std::mt19937& rng, uint32_t n, uint32_t k) {
+  LinearSpec s{n, k, {}, {}, {}};
   std::uniform_int_distribution<int> code(-1, 1);
-  for (size_t i = 0; i < static_cast<size_t>(s.n) * s.k; ++i) s.weights.push_back(static_cast<int8_t>(code(rng)));
-  s.scales.assign(s.n, 0.5f);
-  if (rng() % 2) s.bias.assign(s.n, -0.25f);
+  for (size_t i = 0; i < static_cast<size_t>(n) * k; ++i) s.weights.push_back(static_cast<int8_t>(code(rng)));
+  s.scales.assign(n, 0.5f);
+  if (rng() % 2) s.bias.assign(n, -0.25f);
   if (rng() % 2) {
     s.act_mode = ActMode::StaticPerTensor;
     s.act_scale = 0.05f;
   }
-  return testing::build_blob(s);
+  return s;
+}
+
+// A valid fused block of random small shapes, either kind.
+std::vector<uint8_t> seed_block(std::mt19937& rng) {
+  std::uniform_int_distribution<uint32_t> dim(1, 100);
+  const uint32_t hidden = dim(rng), inner = dim(rng);
+  const std::vector<float> weight(hidden, 1.5f), bias(hidden, 0.1f);
+  if (rng() % 2) {
+    return testing::build_block_blob(BlockKind::LinearAddNorm, {random_linear(rng, hidden, inner)}, weight, bias,
+                                     1e-12f, rng() % 2 != 0);
+  }
+  return testing::build_block_blob(BlockKind::FfnAddNorm,
+                                   {random_linear(rng, inner, hidden), random_linear(rng, hidden, inner)}, weight,
+                                   bias, 1e-5f);
 }
 
 const uint32_t kInteresting[] = {0, 1, 3, 63, 64, 65, 0x7FFFFFFF, 0x80000000u, 0xFFFFFFFFu, 0xFFFFFFC0u, 1u << 20, (1u << 20) + 1};
@@ -52,7 +68,7 @@ void mutate(std::vector<uint8_t>& b, std::mt19937& rng) {
   } else {  // pure random bytes, sometimes with a valid magic
     b.assign(rng() % 512, 0);
     for (uint8_t& c : b) c = static_cast<uint8_t>(rng());
-    if (b.size() >= 4 && rng() % 2) std::memcpy(b.data(), &kMagic, 4);
+    if (b.size() >= 4 && rng() % 2) std::memcpy(b.data(), rng() % 2 ? &kMagic : &kBlockMagic, 4);
   }
 }
 
@@ -66,9 +82,13 @@ int main(int argc, char** argv) {
   const long cases = std::strtol(argv[1], nullptr, 10);
   std::mt19937 rng(static_cast<uint32_t>(std::strtoul(argv[2], nullptr, 10)));
   std::map<int, long> counts;
-  std::vector<uint8_t> base = seed_blob(rng);
+  std::vector<uint8_t> base;
   for (long c = 0; c < cases; ++c) {
-    if (c % 64 == 0) base = seed_blob(rng);
+    // one-Linear blobs and fused blocks in turn
+    if (c % 64 == 0) {
+      std::uniform_int_distribution<uint32_t> dim(1, 150);
+      base = c % 128 == 0 ? testing::build_blob(random_linear(rng, dim(rng), dim(rng))) : seed_block(rng);
+    }
     std::vector<uint8_t> input(1, static_cast<uint8_t>(rng() % 2));  // reseal flag
     std::vector<uint8_t> blob = base;
     for (int r = 1 + rng() % 3; r > 0; --r) mutate(blob, rng);

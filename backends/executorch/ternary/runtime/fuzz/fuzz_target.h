@@ -9,14 +9,42 @@
 #include <cstring>
 #include <vector>
 
+#include "../ternary_block.h"
 #include "../ternary_kernel.h"
 
 namespace dynaedge {
 namespace ternary {
 namespace fuzz {
 
+// A fused block: parse; if valid and small, run it on every available path
+// and require the scalar path's bits.
+inline BlobStatus run_block_case(const uint8_t* data, size_t size) {
+  TernaryBlock b;
+  const BlobStatus status = parse_block(data, size, &b);
+  if (status != BlobStatus::Ok) return status;
+  const uint64_t work = static_cast<uint64_t>(b.first.n) * b.first.k_padded +
+                        static_cast<uint64_t>(b.second.n) * b.second.k_padded;
+  if (work > (1u << 22)) return status;
+  const size_t m = 3;
+  std::vector<float> x(m * b.first.k), residual(m * b.hidden);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(static_cast<int>(i * 37 % 251) - 125) * 0.03f;
+  for (size_t i = 0; i < residual.size(); ++i) residual[i] = static_cast<float>(static_cast<int>(i * 11 % 97) - 48) * 0.05f;
+  const float* r = b.kind == BlockKind::LinearAddNorm ? residual.data() : nullptr;
+  std::vector<float> ref(m * b.hidden), y(m * b.hidden);
+  BlockScratch scratch;
+  if (!run_block(b, x.data(), r, m, ref.data(), &scratch, KernelPath::Scalar)) std::abort();
+  for (KernelPath p : {KernelPath::Avx2, KernelPath::Avx512Vnni, KernelPath::Neon, KernelPath::NeonDot,
+                       KernelPath::I8mm}) {
+    if (!kernel_path_available(p)) continue;
+    if (!run_block(b, x.data(), r, m, y.data(), &scratch, p)) std::abort();
+    if (std::memcmp(y.data(), ref.data(), y.size() * sizeof(float)) != 0) std::abort();
+  }
+  return status;
+}
+
 // Returns the parse status; aborts if two paths disagree on a valid blob.
 inline BlobStatus run_case(const uint8_t* data, size_t size) {
+  if (is_block_blob(data, size)) return run_block_case(data, size);
   TernaryView view;
   const BlobStatus status = parse_blob(data, size, &view);
   if (status != BlobStatus::Ok) return status;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../ternary_blob.h"
+#include "../ternary_block.h"
 
 namespace dynaedge {
 namespace ternary {
@@ -72,6 +73,46 @@ inline std::vector<uint8_t> build_blob(const LinearSpec& s) {
   }
   std::memcpy(b.data() + s_off, s.scales.data(), s_size);
   if (has_bias) std::memcpy(b.data() + b_off, s.bias.data(), b_size);
+  reseal(b);
+  return b;
+}
+
+// A fused block (ternary_block.h): kind 1 with one Linear (n = hidden), kind 2
+// with two (first.k = hidden, second.k = first.n, second.n = hidden).
+inline std::vector<uint8_t> build_block_blob(BlockKind kind, const std::vector<LinearSpec>& linears,
+                                             const std::vector<float>& norm_weight,
+                                             const std::vector<float>& norm_bias, float eps,
+                                             bool residual_first = false) {
+  std::vector<std::vector<uint8_t>> parts;
+  for (const LinearSpec& l : linears) parts.push_back(build_blob(l));
+  for (const std::vector<float>* v : {&norm_weight, &norm_bias}) {
+    std::vector<uint8_t> bytes(v->size() * 4);
+    std::memcpy(bytes.data(), v->data(), bytes.size());
+    parts.push_back(bytes);
+  }
+  std::vector<uint32_t> offsets;
+  uint32_t end = kHeaderSize;
+  for (const auto& part : parts) {
+    offsets.push_back(round_up(end, kSectionAlign));
+    end = offsets.back() + static_cast<uint32_t>(part.size());
+  }
+  std::vector<uint8_t> b(end, 0);
+  put<uint32_t>(b, 0, kBlockMagic);
+  put<uint16_t>(b, 4, kBlockVersion);
+  put<uint16_t>(b, 6, kHeaderSize);
+  b[8] = static_cast<uint8_t>(kind);
+  b[9] = residual_first ? 1 : 0;
+  put<uint32_t>(b, 12, static_cast<uint32_t>(norm_weight.size()));
+  put<float>(b, 16, eps);
+  size_t slot = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i == 1 && parts.size() == 3) ++slot;  // one Linear: the second Linear's section stays (0, 0)
+    put<uint32_t>(b, 24 + 8 * slot, offsets[i]);
+    put<uint32_t>(b, 28 + 8 * slot, static_cast<uint32_t>(parts[i].size()));
+    std::memcpy(b.data() + offsets[i], parts[i].data(), parts[i].size());
+    ++slot;
+  }
+  put<uint32_t>(b, 56, end);
   reseal(b);
   return b;
 }

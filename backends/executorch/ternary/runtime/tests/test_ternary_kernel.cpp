@@ -10,12 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "../ternary_block.h"
 #include "../ternary_kernel.h"
 #include "../ternary_kernel_impl.h"
 #include "blob_builder.h"
 
 using namespace dynaedge::ternary;
 using dynaedge::ternary::testing::build_blob;
+using dynaedge::ternary::testing::build_block_blob;
 using dynaedge::ternary::testing::LinearSpec;
 using dynaedge::ternary::testing::put;
 using dynaedge::ternary::testing::reseal;
@@ -255,9 +257,121 @@ void test_malformed() {
   std::printf("malformed: checked\n");
 }
 
+// Fused blocks: GELU and add + LayerNorm against double-precision formulas,
+// a whole block against its pieces run one by one, every path the same bits,
+// and malformed block headers rejected with the right status.
+#if defined(__GNUC__) && !defined(__clang__)
+// Debian's aarch64 GCC 12 crashes vectorizing this function's error
+// reductions (internal compiler error in vect_transform_reduction); they are
+// test code, so not vectorizing them costs nothing.
+__attribute__((optimize("no-tree-vectorize")))
+#endif
+void test_blocks() {
+  std::vector<float> xs;
+  for (int i = -8000; i <= 8000; ++i) xs.push_back(static_cast<float>(i) * 1e-3f);
+  std::vector<float> g = xs;
+  gelu_inplace(g.data(), g.size());
+  double gelu_err = 0.0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double x = xs[i];
+    gelu_err = std::fmax(gelu_err, std::fabs(g[i] - 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)))));
+  }
+  check(gelu_err < 2e-6, "GELU max abs error " + std::to_string(gelu_err));
+
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  const uint32_t hidden = 70, inner = 90;
+  std::vector<float> a(hidden), r(hidden), w(hidden), bias(hidden), y(hidden);
+  for (uint32_t i = 0; i < hidden; ++i) {
+    a[i] = normal(rng);
+    r[i] = normal(rng) + 3.0f;
+    w[i] = 1.0f + 0.1f * normal(rng);
+    bias[i] = 0.1f * normal(rng);
+  }
+  add_layer_norm_row(a.data(), r.data(), w.data(), bias.data(), 1e-12f, hidden, y.data());
+  double mean = 0.0, var = 0.0, ln_err = 0.0;
+  for (uint32_t i = 0; i < hidden; ++i) mean += static_cast<double>(a[i]) + r[i];
+  mean /= hidden;
+  for (uint32_t i = 0; i < hidden; ++i) var += std::pow(static_cast<double>(a[i]) + r[i] - mean, 2);
+  var /= hidden;
+  for (uint32_t i = 0; i < hidden; ++i) {
+    const double ref = (static_cast<double>(a[i]) + r[i] - mean) / std::sqrt(var + 1e-12) * w[i] + bias[i];
+    ln_err = std::fmax(ln_err, std::fabs(y[i] - ref));
+  }
+  check(ln_err < 1e-5, "add + LayerNorm max abs error " + std::to_string(ln_err));
+
+  const LinearSpec up = random_spec(inner, hidden, true, ActMode::StaticPerTensor, rng);
+  const LinearSpec down = random_spec(hidden, inner, true, ActMode::DynamicPerRow, rng);
+  const LinearSpec out = random_spec(hidden, inner, false, ActMode::DynamicPerRow, rng);
+  const size_t m = 5;
+  std::vector<float> x(m * hidden), ctx(m * inner), res(m * hidden);
+  for (float& v : x) v = normal(rng);
+  for (float& v : ctx) v = normal(rng);
+  for (float& v : res) v = normal(rng);
+  for (int kind = 1; kind <= 2; ++kind) {
+    const bool ffn = kind == 2;
+    const std::vector<uint8_t> blob = ffn ? build_block_blob(BlockKind::FfnAddNorm, {up, down}, w, bias, 1e-5f)
+                                          : build_block_blob(BlockKind::LinearAddNorm, {out}, w, bias, 1e-12f);
+    TernaryBlock b;
+    check(parse_block(blob.data(), blob.size(), &b) == BlobStatus::Ok, "valid block blob parses");
+    // The pieces one by one, on the scalar path.
+    Scratch s;
+    std::vector<float> h(m * inner), sum(m * hidden), expect(m * hidden), got(m * hidden);
+    const float* input = ffn ? x.data() : ctx.data();
+    const float* residual = ffn ? x.data() : res.data();
+    if (ffn) {
+      ternary_linear(b.first, input, m, h.data(), &s, KernelPath::Scalar);
+      gelu_inplace(h.data(), h.size());
+      ternary_linear(b.second, h.data(), m, sum.data(), &s, KernelPath::Scalar);
+    } else {
+      ternary_linear(b.first, input, m, sum.data(), &s, KernelPath::Scalar);
+    }
+    for (size_t i = 0; i < m; ++i) {
+      add_layer_norm_row(sum.data() + i * hidden, residual + i * hidden, w.data(), bias.data(), b.eps, hidden,
+                         expect.data() + i * hidden);
+    }
+    BlockScratch bs;
+    for (KernelPath p : {KernelPath::Scalar, KernelPath::Avx2, KernelPath::Avx512Vnni, KernelPath::Neon,
+                         KernelPath::NeonDot, KernelPath::I8mm}) {
+      if (!kernel_path_available(p)) continue;
+      check(run_block(b, input, ffn ? nullptr : res.data(), m, got.data(), &bs, p), "run_block runs");
+      check(std::memcmp(got.data(), expect.data(), got.size() * 4) == 0,
+            std::string("block kind ") + std::to_string(kind) + " on " + kernel_path_name(p) +
+                " equals its pieces bit for bit");
+    }
+  }
+
+  // Malformed headers (each resealed so the check under test is reached).
+  const std::vector<uint8_t> good = build_block_blob(BlockKind::FfnAddNorm, {up, down}, w, bias, 1e-5f);
+  auto status_of = [](std::vector<uint8_t> b) { return parse_block(b.data(), b.size(), nullptr); };
+  auto edited = [&](size_t offset, uint32_t value) {
+    std::vector<uint8_t> b = good;
+    put<uint32_t>(b, offset, value);
+    reseal(b);
+    return b;
+  };
+  check(status_of(edited(8, 3)) == BlobStatus::BadHeader, "unknown block kind");
+  check(status_of(edited(8, 2 | (1u << 8))) == BlobStatus::BadHeader, "FFN block with residual-first flag");
+  check(status_of(edited(12, hidden + 1)) == BlobStatus::BadSection, "hidden disagrees with norm sizes");
+  check(status_of(edited(16, 0)) == BlobStatus::BadScale, "eps 0");
+  check(status_of(edited(28, 8)) == BlobStatus::TooSmall, "first Linear section cut short: the inner parser's status");
+  check(status_of(edited(40, 0xFFFFFFC0u)) == BlobStatus::BadSection, "norm section past the end");
+  std::vector<uint8_t> wrong_inner = build_block_blob(BlockKind::FfnAddNorm, {up, up}, w, bias, 1e-5f);
+  check(status_of(wrong_inner) == BlobStatus::BadShape, "FFN Linears that do not chain");
+  std::vector<uint8_t> bad_sub = good;
+  bad_sub[64 + 4] = 9;  // the first Linear's version; the block CRC resealed, the Linear's not
+  reseal(bad_sub);
+  check(status_of(bad_sub) == BlobStatus::BadVersion, "a bad inner Linear blob reports its own status");
+  std::vector<uint8_t> truncated(good.begin(), good.end() - 4);
+  check(status_of(truncated) == BlobStatus::SizeMismatch, "truncated block");
+  std::printf("blocks: GELU max err %.2e, add+LayerNorm max err %.2e, both kinds equal their pieces on every path\n",
+              gelu_err, ln_err);
+}
+
 }  // namespace
 
 int main() {
+  test_blocks();
   test_paths();
   test_quantizers();
   test_executors();

@@ -1,0 +1,76 @@
+"""The blob of one fused block (runtime/ternary_block.h): its Linears as complete one-Linear blobs
+(blob.py) plus the LayerNorm that follows them. Layout in README.md ("Block blob"), validated
+field by field by runtime/ternary_block.cpp."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+
+from .blob import HEADER_SIZE, SECTION_ALIGN, BlobFormatError, TernaryLinearSpec, _round_up, checksum, pack_blob
+
+MAGIC = b"DTRB"
+VERSION = 1
+FLAG_RESIDUAL_FIRST = 1  # the delegate's first input is the residual, its second x
+
+# magic, version, header_size, kind, flags, reserved16, hidden, eps, reserved32,
+# 4 x (offset, size): first Linear, second Linear, norm weight, norm bias; total_size, checksum
+_HEADER = struct.Struct("<4sHHBBHIfIIIIIIIIIII")
+assert _HEADER.size == HEADER_SIZE
+
+
+class BlockKind(IntEnum):
+    LINEAR_ADD_NORM = 1  # y = LayerNorm(residual + Linear(x))
+    FFN_ADD_NORM = 2     # y = LayerNorm(x + Linear2(GELU(Linear1(x))))
+
+
+@dataclass(frozen=True)
+class TernaryBlockSpec:
+    kind: BlockKind
+    linears: tuple[TernaryLinearSpec, ...]   # one (LINEAR_ADD_NORM) or two (FFN_ADD_NORM)
+    norm_weight: np.ndarray                  # float32 [hidden]
+    norm_bias: np.ndarray                    # float32 [hidden]
+    eps: float
+    residual_first: bool = False             # LINEAR_ADD_NORM: inputs arrive as (residual, x)
+
+    @property
+    def hidden(self) -> int:
+        return int(np.asarray(self.norm_weight).shape[0])
+
+
+def pack_block_blob(spec: TernaryBlockSpec) -> bytes:
+    want = 2 if spec.kind == BlockKind.FFN_ADD_NORM else 1
+    if len(spec.linears) != want:
+        raise BlobFormatError(f"a {spec.kind.name} block holds {want} Linear(s), got {len(spec.linears)}")
+    hidden = spec.hidden
+    first = spec.linears[0]
+    shapes_ok = (first.n == hidden if want == 1 else
+                 first.k == hidden and spec.linears[1].k == first.n and spec.linears[1].n == hidden)
+    if not shapes_ok:
+        raise BlobFormatError(f"{spec.kind.name}: Linear shapes {[(s.n, s.k) for s in spec.linears]} do not "
+                              f"fit a LayerNorm of width {hidden}")
+    if not (np.isfinite(spec.eps) and spec.eps > 0):
+        raise BlobFormatError(f"LayerNorm eps must be finite and > 0, got {spec.eps}")
+    norms = [np.ascontiguousarray(a, dtype="<f4") for a in (spec.norm_weight, spec.norm_bias)]
+    if any(a.shape != (hidden,) or not np.all(np.isfinite(a)) for a in norms):
+        raise BlobFormatError(f"LayerNorm weight and bias must be {hidden} finite values each")
+    parts = [pack_blob(s) for s in spec.linears] + [a.tobytes() for a in norms]
+    sections, end = [], HEADER_SIZE
+    for part in parts:
+        offset = _round_up(end, SECTION_ALIGN)
+        sections.append((offset, len(part)))
+        end = offset + len(part)
+    if want == 1:
+        sections.insert(1, (0, 0))
+    body = bytearray(end)
+    for part, (offset, size) in zip(parts, [s for s in sections if s != (0, 0)]):
+        body[offset:offset + size] = part
+    flags = FLAG_RESIDUAL_FIRST if spec.residual_first else 0
+    fields = [f for section in sections for f in section]
+    body[:HEADER_SIZE] = _HEADER.pack(MAGIC, VERSION, HEADER_SIZE, int(spec.kind), flags, 0, hidden,
+                                      float(spec.eps), 0, *fields, end, 0)
+    body[HEADER_SIZE - 4:HEADER_SIZE] = struct.pack("<I", checksum(bytes(body)))
+    return bytes(body)

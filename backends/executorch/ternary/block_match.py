@@ -1,0 +1,89 @@
+"""Recognise a fused-block op (blocks.py) with constant ternary weights in an edge graph, and turn
+one into its blob's spec (block_blob.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.export import ExportedProgram
+
+from .blob import ActivationQuant, ActMode, TernaryLinearSpec, detect_ternary
+from .block_blob import BlockKind, TernaryBlockSpec
+from .linear_match import _constant_name, constant_tensor, is_real
+
+# op name -> (kind, argument positions of the Linears' (weight, bias, input scale), of (norm weight, bias, eps))
+_LAYOUT = {
+    "dynaedge::ternary_linear_add_norm": (BlockKind.LINEAR_ADD_NORM, ((2, 3, 4),), (5, 6, 7)),
+    "dynaedge::ternary_ffn_add_norm": (BlockKind.FFN_ADD_NORM, ((1, 2, 3), (4, 5, 6)), (7, 8, 9)),
+}
+
+
+def block_op_name(node: torch.fx.Node) -> str | None:
+    """"dynaedge::ternary_ffn_add_norm" for a fused-block call (aten or edge dialect), else None."""
+    if node.op != "call_function":
+        return None
+    target = getattr(node.target, "_op", node.target)  # an edge op wraps the torch op
+    name = getattr(target, "_schema", None)
+    name = name.name if name is not None else None
+    return name if name in _LAYOUT else None
+
+
+@dataclass(frozen=True)
+class BlockMatch:
+    node: torch.fx.Node
+    kind: BlockKind
+    weight_names: tuple[str, ...]
+    ternary: tuple[tuple[np.ndarray, np.ndarray], ...]  # (values, scales) per Linear
+
+    def owned_nodes(self) -> list[torch.fx.Node]:
+        """The op and its constant arguments; the inputs x (and residual) stay outside."""
+        return [self.node, *(a for a in self.node.args if isinstance(a, torch.fx.Node) and a.op == "placeholder"
+                             and a is not self.node.args[0] and not (self.kind == BlockKind.LINEAR_ADD_NORM
+                                                                     and a is self.node.args[1]))]
+
+
+def match_block(ep: ExportedProgram, node: torch.fx.Node, rtol: float = 1e-5,
+                known: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> BlockMatch | None:
+    """A BlockMatch if `node` is a fused-block op whose Linear weights are constant and ternary (real
+    values decide; fake ones, inside Partitioner.partition, go by `known` names)."""
+    name = block_op_name(node)
+    if name is None:
+        return None
+    kind, linears, norm = _LAYOUT[name]
+    names, ternary = [], []
+    for w_at, b_at, _ in linears:
+        w_node, b_node = node.args[w_at], node.args[b_at]
+        weight = constant_tensor(ep, w_node)
+        if weight is None or weight.dtype != torch.float32 or weight.dim() != 2 or len(w_node.users) != 1:
+            return None
+        if b_node is not None and constant_tensor(ep, b_node) is None:
+            return None
+        weight_name = _constant_name(ep, w_node)
+        found = detect_ternary(weight.detach().cpu().numpy(), rtol) if is_real(weight) else (known or {}).get(weight_name)
+        if found is None:
+            return None
+        names.append(weight_name)
+        ternary.append(found)
+    if any(constant_tensor(ep, node.args[i]) is None for i in norm[:2]):
+        return None
+    return BlockMatch(node, kind, tuple(names), tuple(ternary))
+
+
+def block_spec(ep: ExportedProgram, match: BlockMatch, qmin: int = -127, qmax: int = 127) -> TernaryBlockSpec:
+    """The blob spec of a matched block, with real weights (preprocess)."""
+    kind, linears, (nw_at, nb_at, eps_at) = _LAYOUT[block_op_name(match.node)]
+    args = match.node.args
+    specs = []
+    for (values, scales), (_, b_at, s_at) in zip(match.ternary, linears):
+        bias = constant_tensor(ep, args[b_at]) if args[b_at] is not None else None
+        scale = float(args[s_at])
+        act = ActivationQuant(ActMode.STATIC_PER_TENSOR, scale, qmin, qmax) if scale > 0 else \
+            ActivationQuant(ActMode.DYNAMIC_PER_ROW, 0.0, qmin, qmax)
+        specs.append(TernaryLinearSpec(values, scales, None if bias is None else bias.detach().float().numpy(), act))
+    inputs = [n for n in ep.graph_module.graph.nodes if n.op == "placeholder" and constant_tensor(ep, n) is None]
+    residual_first = kind == BlockKind.LINEAR_ADD_NORM and inputs.index(args[1]) < inputs.index(args[0])
+    return TernaryBlockSpec(kind, tuple(specs), constant_tensor(ep, args[nw_at]).detach().float().numpy(),
+                            constant_tensor(ep, args[nb_at]).detach().float().numpy(), float(args[eps_at]),
+                            residual_first)
