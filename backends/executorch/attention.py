@@ -34,7 +34,7 @@ class OneSentenceAttention:
             return t.reshape(s, heads, self.head_dim).transpose(0, 1)
 
         inner = heads * self.head_dim
-        q, k, v = (split(lin(x, rows=inner)) for lin in (self.q, self.k, self.v))
+        q, k, v = (split(t) for t in self.project_qkv(x, inner))
         scores, probs = self.softmax(self.attention_scores(q, k), add_mask.reshape(1, 1, s))
         return self.attention_context(self.drop(probs), v).transpose(0, 1).reshape(1, s, inner), scores
 

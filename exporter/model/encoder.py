@@ -94,6 +94,10 @@ class Layer(nn.Module):
     def attention_context(self, probs: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return torch.matmul(probs, v)
 
+    def project_qkv(self, x: torch.Tensor, inner: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Q, K and V of the first `inner` rows, each [..., inner] (an export form may fuse them)."""
+        return self.q(x, rows=inner), self.k(x, rows=inner), self.v(x, rows=inner)
+
     def attend(self, x, add_mask, heads: int):
         """Multi-head attention over `heads` heads: (context [B, S, heads * head_dim], scores [B, heads, S, S])."""
         b, s, _ = x.shape
@@ -102,7 +106,7 @@ class Layer(nn.Module):
         def split(t):
             return t.reshape(b, s, heads, self.head_dim).transpose(1, 2)
 
-        q, k, v = (split(lin(x, rows=inner)) for lin in (self.q, self.k, self.v))
+        q, k, v = (split(t) for t in self.project_qkv(x, inner))
         scores, probs = self.softmax(self.attention_scores(q, k), add_mask)
         probs = self.drop(probs)
         return self.attention_context(probs, v).transpose(1, 2).reshape(b, s, inner), scores

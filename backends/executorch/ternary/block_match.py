@@ -3,6 +3,7 @@ one into its blob's spec (block_blob.py)."""
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ from .linear_match import _constant_name, constant_tensor, is_real
 _LAYOUT = {
     "dynaedge::ternary_linear_add_norm": (BlockKind.LINEAR_ADD_NORM, ((2, 3, 4),), (5, 6, 7)),
     "dynaedge::ternary_ffn_add_norm": (BlockKind.FFN_ADD_NORM, ((1, 2, 3), (4, 5, 6)), (7, 8, 9)),
+    "dynaedge::ternary_qkv": (BlockKind.QKV, ((1, 2, 3), (4, 5, 6), (7, 8, 9)), None),
 }
 
 
@@ -38,10 +40,13 @@ class BlockMatch:
     ternary: tuple[tuple[np.ndarray, np.ndarray], ...]  # (values, scales) per Linear
 
     def owned_nodes(self) -> list[torch.fx.Node]:
-        """The op and its constant arguments; the inputs x (and residual) stay outside."""
-        return [self.node, *(a for a in self.node.args if isinstance(a, torch.fx.Node) and a.op == "placeholder"
-                             and a is not self.node.args[0] and not (self.kind == BlockKind.LINEAR_ADD_NORM
-                                                                     and a is self.node.args[1]))]
+        """The op, its constant arguments and (Q/K/V) the getitems of its outputs; the inputs x (and
+        residual) stay outside."""
+        inputs = self.node.args[:2] if self.kind == BlockKind.LINEAR_ADD_NORM else self.node.args[:1]
+        constants = [a for a in self.node.args if isinstance(a, torch.fx.Node) and a.op == "placeholder"
+                     and not any(a is i for i in inputs)]
+        getitems = [u for u in self.node.users if u.target is operator.getitem]
+        return [self.node, *constants, *getitems]
 
 
 def match_block(ep: ExportedProgram, node: torch.fx.Node, rtol: float = 1e-5,
@@ -66,14 +71,14 @@ def match_block(ep: ExportedProgram, node: torch.fx.Node, rtol: float = 1e-5,
             return None
         names.append(weight_name)
         ternary.append(found)
-    if any(constant_tensor(ep, node.args[i]) is None for i in norm[:2]):
+    if norm is not None and any(constant_tensor(ep, node.args[i]) is None for i in norm[:2]):
         return None
     return BlockMatch(node, kind, tuple(names), tuple(ternary))
 
 
 def block_spec(ep: ExportedProgram, match: BlockMatch, qmin: int = -127, qmax: int = 127) -> TernaryBlockSpec:
     """The blob spec of a matched block, with real weights (preprocess)."""
-    kind, linears, (nw_at, nb_at, eps_at) = _LAYOUT[block_op_name(match.node)]
+    kind, linears, norm = _LAYOUT[block_op_name(match.node)]
     args = match.node.args
     specs = []
     for (values, scales), (_, b_at, s_at) in zip(match.ternary, linears):
@@ -82,6 +87,9 @@ def block_spec(ep: ExportedProgram, match: BlockMatch, qmin: int = -127, qmax: i
         act = ActivationQuant(ActMode.STATIC_PER_TENSOR, scale, qmin, qmax) if scale > 0 else \
             ActivationQuant(ActMode.DYNAMIC_PER_ROW, 0.0, qmin, qmax)
         specs.append(TernaryLinearSpec(values, scales, None if bias is None else bias.detach().float().numpy(), act))
+    if norm is None:
+        return TernaryBlockSpec(kind, tuple(specs), None, None, 0.0)
+    nw_at, nb_at, eps_at = norm
     inputs = [n for n in ep.graph_module.graph.nodes if n.op == "placeholder" and constant_tensor(ep, n) is None]
     residual_first = kind == BlockKind.LINEAR_ADD_NORM and inputs.index(args[1]) < inputs.index(args[0])
     return TernaryBlockSpec(kind, tuple(specs), constant_tensor(ep, args[nw_at]).detach().float().numpy(),

@@ -1,12 +1,14 @@
-"""Fused blocks: each half of a frozen ternary encoder layer after attention as one custom op,
-so the partitioner hands it to the delegate as one call (runtime/ternary_block.h):
+"""Fused blocks: the ternary parts of a frozen encoder layer as three custom ops, so the partitioner
+hands each to the delegate as one call (runtime/ternary_block.h):
 
+    dynaedge::ternary_qkv              (Linear_q(qdq(x)), Linear_k(qdq(x)), Linear_v(qdq(x)))  attention input
     dynaedge::ternary_linear_add_norm  LayerNorm(residual + Linear(qdq(x)))                 attention output
     dynaedge::ternary_ffn_add_norm     LayerNorm(x + Linear2(qdq(GELU(Linear1(qdq(x))))))   feed-forward
 
-Unfused, a layer was 6 delegate calls and 4 XNNPACK calls in between (add + LayerNorm twice, GELU,
-attention); XNNPACK's fixed cost per call (reshape, thread hand-off) was most of the ~10 µs of a
-GELU call at 16 tokens (ETDump, README.md). Fused: 4 delegate calls and the attention's XNNPACK call.
+Unfused, a layer was 6 delegate calls and 5 XNNPACK calls around them (the inputs' q/dq, attention,
+add + LayerNorm twice, GELU); XNNPACK's fixed cost per call (reshape, thread hand-off) was most of
+the ~10 µs of a GELU call at 16 tokens (ETDump, README.md). Fused: 3 delegate calls and the
+attention's XNNPACK call.
 
 The ops' Python bodies are the frozen model's own math (qdq with the trained static scale, or
 none when the scale is 0), so a model rewritten here computes what it computed before; they run in
@@ -53,7 +55,16 @@ def _(x, weight1, bias1, scale1, weight2, bias2, scale2, norm_weight, norm_bias,
     return torch.empty_like(x)
 
 
-BLOCK_OPS = ("dynaedge::ternary_linear_add_norm", "dynaedge::ternary_ffn_add_norm")
+@torch.library.custom_op("dynaedge::ternary_qkv", mutates_args=())
+def qkv(x: Tensor, weight_q: Tensor, bias_q: Tensor | None, scale_q: float, weight_k: Tensor, bias_k: Tensor | None,
+        scale_k: float, weight_v: Tensor, bias_v: Tensor | None, scale_v: float) -> tuple[Tensor, Tensor, Tensor]:
+    return (F.linear(_quantized(x, scale_q), weight_q, bias_q), F.linear(_quantized(x, scale_k), weight_k, bias_k),
+            F.linear(_quantized(x, scale_v), weight_v, bias_v))
+
+
+@qkv.register_fake
+def _(x, weight_q, bias_q, scale_q, weight_k, bias_k, scale_k, weight_v, bias_v, scale_v):
+    return tuple(x.new_empty((*x.shape[:-1], w.shape[0])) for w in (weight_q, weight_k, weight_v))
 
 
 def _scale(linear: FrozenLinear) -> float:
@@ -61,7 +72,12 @@ def _scale(linear: FrozenLinear) -> float:
 
 
 class BlockLayer(FrozenLayer):
-    """A frozen layer at its full built size whose attention output and FFN are the fused ops."""
+    """A frozen layer at its full built size whose Q/K/V, attention output and FFN are the fused ops."""
+
+    def project_qkv(self, x, inner: int):
+        q, k, v = self.q, self.k, self.v
+        return torch.ops.dynaedge.ternary_qkv(x, q.weight, q.bias, _scale(q), k.weight, k.bias, _scale(k),
+                                              v.weight, v.bias, _scale(v))
 
     def forward(self, x, add_mask, heads: int, neurons: int):
         ctx, scores = self.attend(x, add_mask, heads)

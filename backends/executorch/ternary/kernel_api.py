@@ -80,15 +80,19 @@ def run_linear(
 
 
 def run_block(blob: bytes, x: np.ndarray, residual: np.ndarray | None = None,
-              path: KernelPath = KernelPath.AUTO) -> np.ndarray:
+              path: KernelPath = KernelPath.AUTO) -> np.ndarray | tuple[np.ndarray, ...]:
     """Runs a fused-block blob (block_blob.py) on x[M, K] (and residual[M, hidden] for a
-    LINEAR_ADD_NORM block); returns y float32 [M, hidden]."""
+    LINEAR_ADD_NORM block); returns y float32 [M, hidden], or (q, k, v) for a QKV block."""
     status, name = validate_blob(blob)
     if status != 0:
         raise ValueError(f"invalid ternary block blob: {name}")
     hidden = int.from_bytes(blob[12:16], "little")
     x = np.ascontiguousarray(x, dtype=np.float32)
-    out = np.empty((x.shape[0], hidden), dtype=np.float32)
+    qkv = blob[8] == 3
+    # a QKV block's outputs: N of each Linear's own header (slots at 24, 32, 40; N at +8)
+    widths = [int.from_bytes(blob[o + 8:o + 12], "little")
+              for o in (int.from_bytes(blob[24 + 8 * s:28 + 8 * s], "little") for s in range(3))] if qkv else [hidden]
+    out = np.empty((x.shape[0] * sum(widths),), dtype=np.float32)
     res = None if residual is None else np.ascontiguousarray(residual, dtype=np.float32)
     rc = _lib().dynaedge_ternary_run_block(blob, len(blob), x.ctypes.data, None if res is None else res.ctypes.data,
                                            x.shape[0], out.ctypes.data, int(path))
@@ -98,4 +102,6 @@ def run_block(blob: bytes, x: np.ndarray, residual: np.ndarray | None = None,
         raise ValueError("a LINEAR_ADD_NORM block takes a residual, an FFN_ADD_NORM block none")
     if rc != 0:
         raise RuntimeError(f"block run failed with status {rc}")
-    return out
+    parts = np.split(out, np.cumsum([x.shape[0] * w for w in widths])[:-1])
+    parts = tuple(p.reshape(x.shape[0], w) for p, w in zip(parts, widths))
+    return parts if qkv else parts[0]

@@ -6,6 +6,7 @@ name is the backend id the C++ runtime registers.
 
 from __future__ import annotations
 
+import operator
 from typing import final
 
 from executorch.exir.backend.backend_details import BackendDetails, PreprocessResult
@@ -27,6 +28,7 @@ class DynaedgeTernaryBackend(BackendDetails):
         ops = [n for n in edge_program.graph_module.graph.nodes if n.op == "call_function"]
         blocks = [b for b in (match_block(edge_program, n, rtol) for n in ops) if b is not None]
         if blocks:
+            ops = [n for n in ops if n.target is not operator.getitem]  # a Q/K/V block's three outputs
             if len(ops) != 1:
                 raise ValueError(f"DynaedgeTernaryBackend expects a fused block alone in its partition, found ops "
                                  f"{[str(n.target) for n in ops]}")

@@ -1,7 +1,7 @@
 // ExecuTorch BackendInterface for "DynaedgeTernaryBackend": one delegate call
 // is one Linear, inputs (x[..., K]) and outputs (y[..., N]), both fp32; or one
 // fused block (ternary_block.h): (x, residual) -> y for LinearAddNorm, x -> y
-// for FfnAddNorm.
+// for FfnAddNorm, x -> (q, k, v) for Qkv.
 // init() validates the blob and copies the weights out so ExecuTorch can free
 // the processed buffer; execute() quantizes x and runs the ternary GEMM on
 // ExecuTorch's own thread pool, the one XNNPACK runs on: its workers are still
@@ -99,8 +99,36 @@ Error shape_output(const Tensor& x, Tensor& y, uint32_t n) {
   return Error::Ok;
 }
 
+// Qkv: x -> (q, k, v).
+Error execute_qkv(Handle* handle, Span<EValue*> args) {
+  const TernaryBlock& b = handle->block;
+  if (args.size() != 4 || !is_float(args[0]) || !is_float(args[1]) || !is_float(args[2]) || !is_float(args[3])) {
+    ET_LOG(Error, "%s: Q/K/V block expects float (x, q, k, v), got %zu args", kBackendName, args.size());
+    return Error::InvalidArgument;
+  }
+  const Tensor& x = args[0]->toTensor();
+  if (x.dim() < 1 || x.size(x.dim() - 1) != static_cast<ssize_t>(b.hidden)) {
+    ET_LOG(Error, "%s: expected x[..., %u]", kBackendName, b.hidden);
+    return Error::InvalidArgument;
+  }
+  const TernaryLinear* linears[3] = {&b.first, &b.second, &b.third};
+  for (int i = 0; i < 3; ++i) {
+    const Error shaped = shape_output(x, args[1 + i]->toTensor(), linears[i]->n);
+    if (shaped != Error::Ok) return shaped;
+  }
+  ExecuTorchExecutor executor;
+  const size_t m = static_cast<size_t>(x.numel()) / b.hidden;
+  if (!run_qkv(b, x.const_data_ptr<float>(), m, args[1]->toTensor().mutable_data_ptr<float>(),
+               args[2]->toTensor().mutable_data_ptr<float>(), args[3]->toTensor().mutable_data_ptr<float>(),
+               &handle->scratch, KernelPath::Auto, &executor)) {
+    return Error::Internal;
+  }
+  return Error::Ok;
+}
+
 Error execute_block(Handle* handle, Span<EValue*> args) {
   const TernaryBlock& b = handle->block;
+  if (b.kind == BlockKind::Qkv) return execute_qkv(handle, args);
   const bool with_residual = b.kind == BlockKind::LinearAddNorm;
   const size_t inputs = with_residual ? 2 : 1;
   if (args.size() != inputs + 1) {

@@ -117,18 +117,25 @@ BlobStatus parse_block(const uint8_t* data, size_t size, TernaryBlock* out) {
   const uint8_t kind = data[kOffKind];
   if (read_le<uint16_t>(data, kOffHeaderSize) != kHeaderSize || (data[kOffFlags] & ~kFlagResidualFirst) != 0 ||
       read_le<uint16_t>(data, kOffReserved16) != 0 || read_le<uint32_t>(data, kOffReserved32) != 0 ||
-      (kind != static_cast<uint8_t>(BlockKind::LinearAddNorm) && kind != static_cast<uint8_t>(BlockKind::FfnAddNorm))) {
+      kind < static_cast<uint8_t>(BlockKind::LinearAddNorm) || kind > static_cast<uint8_t>(BlockKind::Qkv)) {
     return BlobStatus::BadHeader;
   }
   if (read_le<uint32_t>(data, kOffTotalSize) != size) return BlobStatus::SizeMismatch;
+  const BlockKind block_kind = static_cast<BlockKind>(kind);
+  const bool qkv = block_kind == BlockKind::Qkv;
   const uint32_t hidden = read_le<uint32_t>(data, kOffHidden);
   const float eps = read_le<float>(data, kOffEps);
   if (hidden == 0 || hidden > kMaxDim) return BlobStatus::BadShape;
-  if (!(std::isfinite(eps) && eps > 0.0f)) return BlobStatus::BadScale;
+  if (qkv ? eps != 0.0f : !(std::isfinite(eps) && eps > 0.0f)) return BlobStatus::BadScale;
 
-  // Sections in order (the second Linear's is (0, 0) in a LinearAddNorm block),
-  // 64-byte aligned, each after the previous, the last ending at the blob's end.
-  const bool ffn = kind == static_cast<uint8_t>(BlockKind::FfnAddNorm);
+  // What each of the four slots holds for this kind: a Linear, a LayerNorm
+  // vector, or nothing (offset and size 0). Sections in slot order, 64-byte
+  // aligned, each after the previous, the last ending at the blob's end.
+  enum Slot { kEmpty, kLinear, kNorm };
+  static const Slot kSlots[3][4] = {{kLinear, kEmpty, kNorm, kNorm},
+                                    {kLinear, kLinear, kNorm, kNorm},
+                                    {kLinear, kLinear, kLinear, kEmpty}};
+  const Slot* slots = kSlots[kind - 1];
   uint64_t offset[4], length[4];
   for (int s = 0; s < 4; ++s) {
     offset[s] = read_le<uint32_t>(data, kOffSections + 8 * s);
@@ -137,42 +144,50 @@ BlobStatus parse_block(const uint8_t* data, size_t size, TernaryBlock* out) {
   const uint64_t total = size;
   uint64_t next = kHeaderSize;
   for (int s = 0; s < 4; ++s) {
-    if (s == 1 && !ffn) {
+    if (slots[s] == kEmpty) {
       if (offset[s] != 0 || length[s] != 0) return BlobStatus::BadSection;
       continue;
     }
-    if (offset[s] < next || offset[s] % kSectionAlign != 0 || offset[s] > total || length[s] > total - offset[s]) {
+    if (offset[s] < next || offset[s] % kSectionAlign != 0 || offset[s] > total || length[s] > total - offset[s] ||
+        (slots[s] == kNorm && length[s] != static_cast<uint64_t>(hidden) * 4)) {
       return BlobStatus::BadSection;
     }
     next = offset[s] + length[s];
   }
-  if (next != total || length[2] != static_cast<uint64_t>(hidden) * 4 || length[3] != length[2]) {
-    return BlobStatus::BadSection;
-  }
+  if (next != total) return BlobStatus::BadSection;
   if (read_le<uint32_t>(data, kOffChecksum) != blob_checksum(data, size)) return BlobStatus::ChecksumMismatch;
 
   TernaryBlock b;
-  b.kind = static_cast<BlockKind>(kind);
+  b.kind = block_kind;
   b.hidden = hidden;
   b.eps = eps;
   b.residual_first = (data[kOffFlags] & kFlagResidualFirst) != 0;
-  if (ffn && b.residual_first) return BlobStatus::BadHeader;  // an FFN block has no separate residual
-  BlobStatus status = parse_linear(data, offset[0], length[0], &b.first);
-  if (status != BlobStatus::Ok) return status;
-  if (ffn) {
-    status = parse_linear(data, offset[1], length[1], &b.second);
+  // only the attention output takes a residual apart from x
+  if (b.residual_first && block_kind != BlockKind::LinearAddNorm) return BlobStatus::BadHeader;
+  TernaryLinear* linears[3] = {&b.first, &b.second, &b.third};
+  for (int s = 0; s < 3; ++s) {
+    if (slots[s] != kLinear) continue;
+    const BlobStatus status = parse_linear(data, offset[s], length[s], linears[s]);
     if (status != BlobStatus::Ok) return status;
-    if (b.first.k != hidden || b.second.k != b.first.n || b.second.n != hidden) return BlobStatus::BadShape;
-  } else if (b.first.n != hidden) {
-    return BlobStatus::BadShape;
   }
-  if (!floats_finite(data + offset[2], hidden) || !floats_finite(data + offset[3], hidden)) {
-    return BlobStatus::BadScale;
+  bool shapes_ok;
+  switch (block_kind) {
+    case BlockKind::LinearAddNorm: shapes_ok = b.first.n == hidden; break;
+    case BlockKind::FfnAddNorm:
+      shapes_ok = b.first.k == hidden && b.second.k == b.first.n && b.second.n == hidden;
+      break;
+    default: shapes_ok = b.first.k == hidden && b.second.k == hidden && b.third.k == hidden; break;
   }
-  b.norm_weight.resize(hidden);
-  b.norm_bias.resize(hidden);
-  std::memcpy(b.norm_weight.data(), data + offset[2], static_cast<size_t>(hidden) * 4);
-  std::memcpy(b.norm_bias.data(), data + offset[3], static_cast<size_t>(hidden) * 4);
+  if (!shapes_ok) return BlobStatus::BadShape;
+  if (!qkv) {
+    if (!floats_finite(data + offset[2], hidden) || !floats_finite(data + offset[3], hidden)) {
+      return BlobStatus::BadScale;
+    }
+    b.norm_weight.resize(hidden);
+    b.norm_bias.resize(hidden);
+    std::memcpy(b.norm_weight.data(), data + offset[2], static_cast<size_t>(hidden) * 4);
+    std::memcpy(b.norm_bias.data(), data + offset[3], static_cast<size_t>(hidden) * 4);
+  }
   if (out != nullptr) *out = std::move(b);
   return BlobStatus::Ok;
 }
@@ -218,8 +233,16 @@ void add_layer_norm_row(const float* a, const float* b, const float* weight, con
   for (i = 0; i < n; ++i) y[i] = (y[i] - mean) * rstd * weight[i] + bias[i];
 }
 
+bool run_qkv(const TernaryBlock& b, const float* x, size_t m, float* q, float* k, float* v, Scratch* s,
+             KernelPath path, Executor* executor) {
+  if (b.kind != BlockKind::Qkv) return false;
+  return ternary_linear(b.first, x, m, q, s, path, executor) && ternary_linear(b.second, x, m, k, s, path, executor) &&
+         ternary_linear(b.third, x, m, v, s, path, executor);
+}
+
 bool run_block(const TernaryBlock& b, const float* x, const float* residual, size_t m, float* y,
                BlockScratch* s, KernelPath path, Executor* executor) {
+  if (b.kind == BlockKind::Qkv) return false;  // three outputs: run_qkv
   if (executor == nullptr) executor = &own_executor();
   s->sum.resize(m * b.hidden);
   const float* add_to = residual;

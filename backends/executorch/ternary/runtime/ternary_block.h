@@ -5,10 +5,14 @@
 //
 //   LinearAddNorm  y = LayerNorm(residual + Linear(x))                   attention output
 //   FfnAddNorm     y = LayerNorm(x + Linear2(GELU(Linear1(x))))          feed-forward
+//   Qkv            (q, k, v) = (Linear1(x), Linear2(x), Linear3(x))      attention input
 //
-// Blob "DTRB" (../README.md "Block blob"): a 64-byte header, then the
-// Linears as complete "DTRN" blobs (each validated by parse_blob), then the
-// LayerNorm's weight and bias. blob.py writes it.
+// Blob "DTRB" (../README.md "Block blob"): a 64-byte header with four
+// section slots, then the Linears as complete "DTRN" blobs (each validated by
+// parse_blob) and the LayerNorm's weight and bias, in the slots the kind uses:
+// LinearAddNorm (Linear, -, norm weight, norm bias), FfnAddNorm (Linear,
+// Linear, norm weight, norm bias), Qkv (Linear, Linear, Linear, -).
+// block_blob.py writes it.
 #pragma once
 
 #include <cstddef>
@@ -27,15 +31,17 @@ constexpr uint16_t kBlockVersion = 1;
 enum class BlockKind : uint8_t {
   LinearAddNorm = 1,
   FfnAddNorm = 2,
+  Qkv = 3,
 };
 
 struct TernaryBlock {
   BlockKind kind = BlockKind::LinearAddNorm;
-  uint32_t hidden = 0;  // the LayerNorm's width = the block's output width
-  float eps = 0.0f;
+  uint32_t hidden = 0;  // the LayerNorm's width = the block's output width; Qkv: the input width
+  float eps = 0.0f;  // Qkv: 0
   bool residual_first = false;  // LinearAddNorm: the delegate's inputs arrive as (residual, x)
   TernaryLinear first;  // attention output, or the FFN's up projection
-  TernaryLinear second;  // the FFN's down projection (FfnAddNorm only)
+  TernaryLinear second;  // the FFN's down projection, or K
+  TernaryLinear third;  // V (Qkv only)
   std::vector<float> norm_weight;
   std::vector<float> norm_bias;
 };
@@ -58,6 +64,10 @@ struct BlockScratch {
 // LinearAddNorm; FfnAddNorm adds x itself). Rows run in parallel on `executor`.
 bool run_block(const TernaryBlock& b, const float* x, const float* residual, size_t m, float* y,
                BlockScratch* scratch, KernelPath path, Executor* executor = nullptr);
+
+// Qkv: the three projections of x[m x hidden], each [m x its Linear's n].
+bool run_qkv(const TernaryBlock& b, const float* x, size_t m, float* q, float* k, float* v, Scratch* scratch,
+             KernelPath path, Executor* executor = nullptr);
 
 // The element-wise pieces, exposed for tests: GELU with an erf accurate to
 // ~4e-7 (a rational approximation, the same bits on every CPU), and

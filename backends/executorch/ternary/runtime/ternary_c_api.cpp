@@ -72,7 +72,8 @@ int dynaedge_ternary_run(
 }
 
 // Runs a fused block (ternary_block.h) on x[m, K] (and residual[m, hidden] for
-// LinearAddNorm, else null) into y[m, hidden], on the kernel's own pool.
+// LinearAddNorm, else null) into y[m, hidden] (Qkv: q, k, v one after the
+// other in y), on the kernel's own pool.
 // Returns a BlobStatus code, or -1 if the path is not available here.
 int dynaedge_ternary_run_block(
     const uint8_t* blob, size_t size, const float* x, const float* residual, size_t m, float* y, int path) {
@@ -82,6 +83,11 @@ int dynaedge_ternary_run_block(
   const KernelPath kp = static_cast<KernelPath>(path);
   if (!kernel_path_available(kp)) return -1;
   if ((block.kind == BlockKind::LinearAddNorm) != (residual != nullptr)) return -2;
+  if (block.kind == BlockKind::Qkv) {  // y holds q, k and v one after the other
+    Scratch s;
+    const size_t q_size = m * block.first.n, k_size = m * block.second.n;
+    return run_qkv(block, x, m, y, y + q_size, y + q_size + k_size, &s, kp) ? 0 : -1;
+  }
   BlockScratch s;
   return run_block(block, x, residual, m, y, &s, kp) ? 0 : -1;
 }

@@ -24,6 +24,8 @@ def _linear(n, k, rng, static):
 
 def _block(kind, static, seed=0, residual_first=False):
     rng = np.random.default_rng(seed)
+    if kind == BlockKind.QKV:
+        return TernaryBlockSpec(kind, tuple(_linear(INNER, HIDDEN, rng, static) for _ in range(3)), None, None, 0.0)
     linears = ((_linear(HIDDEN, INNER, rng, static),) if kind == BlockKind.LINEAR_ADD_NORM else
                (_linear(INNER, HIDDEN, rng, static), _linear(HIDDEN, INNER, rng, static)))
     return TernaryBlockSpec(kind, linears, (1 + 0.1 * rng.normal(size=HIDDEN)).astype(np.float32),
@@ -31,7 +33,10 @@ def _block(kind, static, seed=0, residual_first=False):
 
 
 def _expected(spec: TernaryBlockSpec, x: np.ndarray, residual: np.ndarray | None) -> np.ndarray:
-    """The delegate's Linears exactly (reference_linear), then torch's erf GELU and LayerNorm."""
+    """The delegate's Linears exactly (reference_linear), then torch's erf GELU and LayerNorm
+    (Q/K/V: the three Linears, concatenated)."""
+    if spec.kind == BlockKind.QKV:
+        return np.concatenate([reference_linear(s, x) for s in spec.linears], axis=1)
     if spec.kind == BlockKind.FFN_ADD_NORM:
         h = F.gelu(torch.from_numpy(reference_linear(spec.linears[0], x))).numpy()
         y, residual = reference_linear(spec.linears[1], h), x
@@ -54,7 +59,8 @@ def test_block_matches_its_pieces_on_every_path(kind, static):
     outputs = {}
     for path in KernelPath:
         if path != KernelPath.AUTO and path_available(path):
-            outputs[path.name] = run_block(blob, x, residual, path)
+            y = run_block(blob, x, residual, path)
+            outputs[path.name] = np.concatenate(y, axis=1) if kind == BlockKind.QKV else y
     diff = max(float(np.abs(y - expected).max()) for y in outputs.values())
     print(f"{kind.name} static={static}: max |block - pieces| {diff:.2e} over paths {sorted(outputs)}")
     # the rational erf (~4e-7) and the LayerNorm's summation order, nothing else

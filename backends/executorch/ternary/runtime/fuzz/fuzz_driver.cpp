@@ -40,9 +40,15 @@ std::vector<uint8_t> seed_block(std::mt19937& rng) {
   std::uniform_int_distribution<uint32_t> dim(1, 100);
   const uint32_t hidden = dim(rng), inner = dim(rng);
   const std::vector<float> weight(hidden, 1.5f), bias(hidden, 0.1f);
-  if (rng() % 2) {
+  const uint32_t pick = rng() % 3;
+  if (pick == 0) {
     return testing::build_block_blob(BlockKind::LinearAddNorm, {random_linear(rng, hidden, inner)}, weight, bias,
                                      1e-12f, rng() % 2 != 0);
+  }
+  if (pick == 1) {
+    return testing::build_block_blob(BlockKind::Qkv, {random_linear(rng, inner, hidden),
+                                     random_linear(rng, inner, hidden), random_linear(rng, inner, hidden)},
+                                     {}, {}, 0.0f, false, hidden);
   }
   return testing::build_block_blob(BlockKind::FfnAddNorm,
                                    {random_linear(rng, inner, hidden), random_linear(rng, hidden, inner)}, weight,

@@ -23,9 +23,27 @@ inline BlobStatus run_block_case(const uint8_t* data, size_t size) {
   const BlobStatus status = parse_block(data, size, &b);
   if (status != BlobStatus::Ok) return status;
   const uint64_t work = static_cast<uint64_t>(b.first.n) * b.first.k_padded +
-                        static_cast<uint64_t>(b.second.n) * b.second.k_padded;
+                        static_cast<uint64_t>(b.second.n) * b.second.k_padded +
+                        static_cast<uint64_t>(b.third.n) * b.third.k_padded;
   if (work > (1u << 22)) return status;
   const size_t m = 3;
+  if (b.kind == BlockKind::Qkv) {
+    std::vector<float> x(m * b.hidden);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(static_cast<int>(i * 37 % 251) - 125) * 0.03f;
+    const size_t out = m * (b.first.n + b.second.n + b.third.n);
+    std::vector<float> ref(out), y(out);
+    Scratch s;
+    float* r[3] = {ref.data(), ref.data() + m * b.first.n, ref.data() + m * (b.first.n + b.second.n)};
+    if (!run_qkv(b, x.data(), m, r[0], r[1], r[2], &s, KernelPath::Scalar)) std::abort();
+    for (KernelPath p : {KernelPath::Avx2, KernelPath::Avx512Vnni, KernelPath::Neon, KernelPath::NeonDot,
+                         KernelPath::I8mm}) {
+      if (!kernel_path_available(p)) continue;
+      float* o[3] = {y.data(), y.data() + m * b.first.n, y.data() + m * (b.first.n + b.second.n)};
+      if (!run_qkv(b, x.data(), m, o[0], o[1], o[2], &s, p)) std::abort();
+      if (std::memcmp(y.data(), ref.data(), y.size() * sizeof(float)) != 0) std::abort();
+    }
+    return status;
+  }
   std::vector<float> x(m * b.first.k), residual(m * b.hidden);
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(static_cast<int>(i * 37 % 251) - 125) * 0.03f;
   for (size_t i = 0; i < residual.size(); ++i) residual[i] = static_cast<float>(static_cast<int>(i * 11 % 97) - 48) * 0.05f;

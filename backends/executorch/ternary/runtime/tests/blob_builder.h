@@ -78,23 +78,30 @@ inline std::vector<uint8_t> build_blob(const LinearSpec& s) {
 }
 
 // A fused block (ternary_block.h): kind 1 with one Linear (n = hidden), kind 2
-// with two (first.k = hidden, second.k = first.n, second.n = hidden).
+// with two (first.k = hidden, second.k = first.n, second.n = hidden), both
+// with a LayerNorm; kind 3 (Qkv) with three Linears of k = hidden, no norm.
 inline std::vector<uint8_t> build_block_blob(BlockKind kind, const std::vector<LinearSpec>& linears,
                                              const std::vector<float>& norm_weight,
                                              const std::vector<float>& norm_bias, float eps,
-                                             bool residual_first = false) {
-  std::vector<std::vector<uint8_t>> parts;
+                                             bool residual_first = false, uint32_t hidden = 0) {
+  std::vector<std::vector<uint8_t>> parts;  // by slot; empty = (0, 0)
   for (const LinearSpec& l : linears) parts.push_back(build_blob(l));
-  for (const std::vector<float>* v : {&norm_weight, &norm_bias}) {
-    std::vector<uint8_t> bytes(v->size() * 4);
-    std::memcpy(bytes.data(), v->data(), bytes.size());
-    parts.push_back(bytes);
+  if (kind == BlockKind::LinearAddNorm) parts.emplace_back();
+  if (kind != BlockKind::Qkv) {
+    for (const std::vector<float>* v : {&norm_weight, &norm_bias}) {
+      std::vector<uint8_t> bytes(v->size() * 4);
+      std::memcpy(bytes.data(), v->data(), bytes.size());
+      parts.push_back(bytes);
+    }
+    hidden = static_cast<uint32_t>(norm_weight.size());
+  } else {
+    parts.emplace_back();
   }
   std::vector<uint32_t> offsets;
   uint32_t end = kHeaderSize;
   for (const auto& part : parts) {
-    offsets.push_back(round_up(end, kSectionAlign));
-    end = offsets.back() + static_cast<uint32_t>(part.size());
+    offsets.push_back(part.empty() ? 0 : round_up(end, kSectionAlign));
+    if (!part.empty()) end = offsets.back() + static_cast<uint32_t>(part.size());
   }
   std::vector<uint8_t> b(end, 0);
   put<uint32_t>(b, 0, kBlockMagic);
@@ -102,15 +109,12 @@ inline std::vector<uint8_t> build_block_blob(BlockKind kind, const std::vector<L
   put<uint16_t>(b, 6, kHeaderSize);
   b[8] = static_cast<uint8_t>(kind);
   b[9] = residual_first ? 1 : 0;
-  put<uint32_t>(b, 12, static_cast<uint32_t>(norm_weight.size()));
+  put<uint32_t>(b, 12, hidden);
   put<float>(b, 16, eps);
-  size_t slot = 0;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (i == 1 && parts.size() == 3) ++slot;  // one Linear: the second Linear's section stays (0, 0)
-    put<uint32_t>(b, 24 + 8 * slot, offsets[i]);
-    put<uint32_t>(b, 28 + 8 * slot, static_cast<uint32_t>(parts[i].size()));
-    std::memcpy(b.data() + offsets[i], parts[i].data(), parts[i].size());
-    ++slot;
+  for (size_t slot = 0; slot < parts.size(); ++slot) {
+    put<uint32_t>(b, 24 + 8 * slot, offsets[slot]);
+    put<uint32_t>(b, 28 + 8 * slot, static_cast<uint32_t>(parts[slot].size()));
+    if (!parts[slot].empty()) std::memcpy(b.data() + offsets[slot], parts[slot].data(), parts[slot].size());
   }
   put<uint32_t>(b, 56, end);
   reseal(b);

@@ -341,6 +341,34 @@ void test_blocks() {
     }
   }
 
+  // Q/K/V: three Linears of one input, each equal to its own call.
+  const std::vector<LinearSpec> qkv_specs = {random_spec(inner, hidden, true, ActMode::StaticPerTensor, rng),
+                                             random_spec(inner, hidden, true, ActMode::DynamicPerRow, rng),
+                                             random_spec(inner, hidden, false, ActMode::StaticPerTensor, rng)};
+  const std::vector<uint8_t> qkv_blob = build_block_blob(BlockKind::Qkv, qkv_specs, {}, {}, 0.0f, false, hidden);
+  TernaryBlock qkv;
+  check(parse_block(qkv_blob.data(), qkv_blob.size(), &qkv) == BlobStatus::Ok, "valid Q/K/V blob parses");
+  std::vector<float> qkv_out(3 * m * inner), qkv_expect(3 * m * inner);
+  Scratch qs;
+  const TernaryLinear* parts[3] = {&qkv.first, &qkv.second, &qkv.third};
+  for (int i = 0; i < 3; ++i) {
+    ternary_linear(*parts[i], x.data(), m, qkv_expect.data() + i * m * inner, &qs, KernelPath::Scalar);
+  }
+  for (KernelPath p : {KernelPath::Scalar, KernelPath::Avx2, KernelPath::Avx512Vnni, KernelPath::Neon,
+                       KernelPath::NeonDot, KernelPath::I8mm}) {
+    if (!kernel_path_available(p)) continue;
+    float* o = qkv_out.data();
+    check(run_qkv(qkv, x.data(), m, o, o + m * inner, o + 2 * m * inner, &qs, p), "run_qkv runs");
+    check(std::memcmp(qkv_out.data(), qkv_expect.data(), qkv_out.size() * 4) == 0,
+          std::string("Q/K/V block on ") + kernel_path_name(p) + " equals three Linear calls");
+  }
+  std::vector<uint8_t> qkv_eps = qkv_blob;
+  put<float>(qkv_eps, 16, 1e-5f);
+  reseal(qkv_eps);
+  check(parse_block(qkv_eps.data(), qkv_eps.size(), nullptr) == BlobStatus::BadScale, "Q/K/V block with an eps");
+  const std::vector<uint8_t> qkv_wide = build_block_blob(BlockKind::Qkv, qkv_specs, {}, {}, 0.0f, false, hidden + 1);
+  check(parse_block(qkv_wide.data(), qkv_wide.size(), nullptr) == BlobStatus::BadShape, "Q/K/V of another width");
+
   // Malformed headers (each resealed so the check under test is reached).
   const std::vector<uint8_t> good = build_block_blob(BlockKind::FfnAddNorm, {up, down}, w, bias, 1e-5f);
   auto status_of = [](std::vector<uint8_t> b) { return parse_block(b.data(), b.size(), nullptr); };
@@ -350,7 +378,7 @@ void test_blocks() {
     reseal(b);
     return b;
   };
-  check(status_of(edited(8, 3)) == BlobStatus::BadHeader, "unknown block kind");
+  check(status_of(edited(8, 4)) == BlobStatus::BadHeader, "unknown block kind");
   check(status_of(edited(8, 2 | (1u << 8))) == BlobStatus::BadHeader, "FFN block with residual-first flag");
   check(status_of(edited(12, hidden + 1)) == BlobStatus::BadSection, "hidden disagrees with norm sizes");
   check(status_of(edited(16, 0)) == BlobStatus::BadScale, "eps 0");
@@ -364,7 +392,7 @@ void test_blocks() {
   check(status_of(bad_sub) == BlobStatus::BadVersion, "a bad inner Linear blob reports its own status");
   std::vector<uint8_t> truncated(good.begin(), good.end() - 4);
   check(status_of(truncated) == BlobStatus::SizeMismatch, "truncated block");
-  std::printf("blocks: GELU max err %.2e, add+LayerNorm max err %.2e, both kinds equal their pieces on every path\n",
+  std::printf("blocks: GELU max err %.2e, add+LayerNorm max err %.2e, all kinds equal their pieces on every path\n",
               gelu_err, ln_err);
 }
 
