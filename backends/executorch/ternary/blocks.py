@@ -5,10 +5,10 @@ hands each to the delegate as one call (runtime/ternary_block.h):
     dynaedge::ternary_linear_add_norm  LayerNorm(residual + Linear(qdq(x)))                 attention output
     dynaedge::ternary_ffn_add_norm     LayerNorm(x + Linear2(qdq(GELU(Linear1(qdq(x))))))   feed-forward
 
-Unfused, a layer was 6 delegate calls and 5 XNNPACK calls around them (the inputs' q/dq, attention,
-add + LayerNorm twice, GELU); XNNPACK's fixed cost per call (reshape, thread hand-off) was most of
-the ~10 µs of a GELU call at 16 tokens (ETDump, README.md). Fused: 3 delegate calls and the
-attention's XNNPACK call.
+Unfused, a layer was 6 delegate calls and 4 XNNPACK calls between them (attention, add + LayerNorm
+twice, GELU); XNNPACK's fixed cost per call (reshape, thread hand-off) was most of the ~12 µs of a
+GELU call at 16 tokens (ETDump, README.md). Fused: 3 delegate calls and the attention's XNNPACK
+call.
 
 The ops' Python bodies are the frozen model's own math (qdq with the trained static scale, or
 none when the scale is 0), so a model rewritten here computes what it computed before; they run in
