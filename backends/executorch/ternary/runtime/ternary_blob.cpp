@@ -37,13 +37,6 @@ constexpr size_t kOffChecksum = 60;
 
 constexpr uint8_t kFlagHasBias = 1;
 
-template <typename T>
-T read_le(const uint8_t* data, size_t offset) {
-  T value;
-  std::memcpy(&value, data + offset, sizeof(T));
-  return value;
-}
-
 struct Section {
   uint64_t offset;
   uint64_t size;

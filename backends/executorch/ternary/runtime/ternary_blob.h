@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace dynaedge {
@@ -101,6 +102,14 @@ struct TernaryLinear {
 
   size_t panel_bytes() const { return static_cast<size_t>(k_padded) * 4; }
 };
+
+// A little-endian field of a blob (memcpy: fields may be unaligned).
+template <typename T>
+inline T read_le(const uint8_t* data, size_t offset) {
+  T value;
+  std::memcpy(&value, data + offset, sizeof(T));
+  return value;
+}
 
 uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc = 0);
 

@@ -22,13 +22,6 @@ constexpr size_t kOffSections = 24;  // 4 x (u32 offset, u32 size): first, secon
 constexpr size_t kOffTotalSize = 56;
 constexpr size_t kOffChecksum = 60;
 
-template <typename T>
-T read_le(const uint8_t* data, size_t offset) {
-  T value;
-  std::memcpy(&value, data + offset, sizeof(T));
-  return value;
-}
-
 bool floats_finite(const uint8_t* bytes, uint32_t count) {
   for (uint32_t i = 0; i < count; ++i) {
     if (!std::isfinite(read_le<float>(bytes, static_cast<size_t>(i) * 4))) return false;
