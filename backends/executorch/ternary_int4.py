@@ -25,7 +25,7 @@ errors per value and cost the quick slice 0.47 dev points against PyTorch; one r
 dynamic grid costs 0.19 (both measured on all dev sentences, 2026-12-06), within the 0.2 gate.
 
 Word table: the frozen model's PackedTernaryEmbedding (2 bits per value + an fp32 scale per row,
-unpacked by gather / div / remainder on portable kernels) stays as it is: 4x smaller than int8 rows.
+unpacked by two gathers, row copies on portable kernels) stays as it is: 4x smaller than int8 rows.
 """
 
 from __future__ import annotations
