@@ -68,7 +68,20 @@ def gather_unpacked(ids: torch.Tensor, packed: torch.Tensor, values: torch.Tenso
     return F.embedding(rows, values).reshape(*ids.shape, -1)[..., :dim] * F.embedding(ids, scale)
 
 
-class PackedTernaryEmbedding(nn.Module):
+class GatheredTable(nn.Module):
+    """A packed table whose rows a forward pass unpacks by gather_unpacked: subclasses register
+    `packed` (bytes per row), `scale` ([rows, 1]) and `values` (byte_values) and set embedding_dim."""
+
+    embedding_dim: int
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return gather_unpacked(ids, self.packed, self.values, self.scale, self.embedding_dim)
+
+    def stored_bytes(self) -> int:
+        return self.packed.numel() + 4 * self.scale.numel() + 4 * self.values.numel()
+
+
+class PackedTernaryEmbedding(GatheredTable):
     """Drop-in for a ternary nn.Embedding: `forward(ids) -> float32 [..., dim]`."""
 
     def __init__(self, weight: torch.Tensor):
@@ -80,16 +93,10 @@ class PackedTernaryEmbedding(nn.Module):
         # the 3^4 = 81 bytes four codes make; codes 0, 1, 2 stand for -1, 0, +1
         self.register_buffer("values", byte_values(DIGITS, BASE, 1)[:BASE ** CODES_PER_BYTE].contiguous())
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return gather_unpacked(ids, self.packed, self.values, self.scale, self.embedding_dim)
-
     @property
     def weight(self) -> torch.Tensor:
         """The unpacked table (for tests and inspection; the graph never builds it)."""
         return self.forward(torch.arange(self.num_embeddings))
-
-    def stored_bytes(self) -> int:
-        return self.packed.numel() + 4 * self.scale.numel() + 4 * self.values.numel()
 
 
 INT4_OFFSET = 7                       # codes -7..7 stored as 0..14
@@ -97,7 +104,7 @@ INT4_BASE = 15                        # two codes per byte: c0 + 15 c1 <= 224 (u
 INT4_DIGITS = (1, INT4_BASE)
 
 
-class PackedInt4Embedding(nn.Module):
+class PackedInt4Embedding(GatheredTable):
     """A table of symmetric 4-bit rows (codes -7..7 times one fp32 scale per row), two codes per
     uint8 byte, unpacked for the looked-up rows by a gather from the 256 byte values (byte_values).
     uint8: ExecuTorch's portable kernels take it (litert-torch's MLIR would not; see above)."""
@@ -114,9 +121,3 @@ class PackedInt4Embedding(nn.Module):
         self.register_buffer("packed", pairs.sum(-1).to(torch.uint8))
         self.register_buffer("scale", scale.reshape(-1, 1).to(torch.float32).contiguous())
         self.register_buffer("values", byte_values(INT4_DIGITS, INT4_BASE, INT4_OFFSET))
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return gather_unpacked(ids, self.packed, self.values, self.scale, self.embedding_dim)
-
-    def stored_bytes(self) -> int:
-        return self.packed.numel() + 4 * self.scale.numel() + 4 * self.values.numel()

@@ -10,9 +10,9 @@ import numpy as np
 import torch
 from torch.export import ExportedProgram
 
-from .blob import ActivationQuant, ActMode, TernaryLinearSpec, detect_ternary
+from .blob import ActivationQuant, ActMode, TernaryLinearSpec
 from .block_blob import BlockKind, TernaryBlockSpec
-from .linear_match import _constant_name, constant_tensor, is_real
+from .linear_match import constant_tensor, ternary_weight
 
 # op name -> (kind, argument positions of the Linears' (weight, bias, input scale), of (norm weight, bias, eps))
 _LAYOUT = {
@@ -27,9 +27,8 @@ def block_op_name(node: torch.fx.Node) -> str | None:
     if node.op != "call_function":
         return None
     target = getattr(node.target, "_op", node.target)  # an edge op wraps the torch op
-    name = getattr(target, "_schema", None)
-    name = name.name if name is not None else None
-    return name if name in _LAYOUT else None
+    schema = getattr(target, "_schema", None)
+    return schema.name if schema is not None and schema.name in _LAYOUT else None
 
 
 @dataclass(frozen=True)
@@ -59,18 +58,12 @@ def match_block(ep: ExportedProgram, node: torch.fx.Node, rtol: float = 1e-5,
     kind, linears, norm = _LAYOUT[name]
     names, ternary = [], []
     for w_at, b_at, _ in linears:
-        w_node, b_node = node.args[w_at], node.args[b_at]
-        weight = constant_tensor(ep, w_node)
-        if weight is None or weight.dtype != torch.float32 or weight.dim() != 2 or len(w_node.users) != 1:
+        found = ternary_weight(ep, node.args[w_at], rtol, known)
+        b_node = node.args[b_at]
+        if found is None or (b_node is not None and constant_tensor(ep, b_node) is None):
             return None
-        if b_node is not None and constant_tensor(ep, b_node) is None:
-            return None
-        weight_name = _constant_name(ep, w_node)
-        found = detect_ternary(weight.detach().cpu().numpy(), rtol) if is_real(weight) else (known or {}).get(weight_name)
-        if found is None:
-            return None
-        names.append(weight_name)
-        ternary.append(found)
+        names.append(found[0])
+        ternary.append(found[2])
     if norm is not None and any(constant_tensor(ep, node.args[i]) is None for i in norm[:2]):
         return None
     return BlockMatch(node, kind, tuple(names), tuple(ternary))

@@ -99,7 +99,7 @@ def run_block(blob: bytes, x: np.ndarray, residual: np.ndarray | None = None,
     if rc == -1:
         raise RuntimeError(f"kernel path {path.name} is not available on this CPU/build")
     if rc == -2:
-        raise ValueError("a LINEAR_ADD_NORM block takes a residual, an FFN_ADD_NORM block none")
+        raise ValueError("a LINEAR_ADD_NORM block takes a residual, the other kinds none")
     if rc != 0:
         raise RuntimeError(f"block run failed with status {rc}")
     parts = np.split(out, np.cumsum([x.shape[0] * w for w in widths])[:-1])

@@ -112,12 +112,10 @@ def match_ternary_linear(
     if parts is None:
         return None
     x, w_node, b_node, transpose = parts
-    weight = constant_tensor(ep, w_node)
-    if weight is None or weight.dtype != torch.float32 or weight.dim() != 2:
+    found = ternary_weight(ep, w_node, rtol, known)
+    if found is None:
         return None
-    # A weight shared by two Linears cannot be owned by two partitions.
-    if len(w_node.users) != 1:
-        return None
+    name, weight, ternary = found
     if b_node is not None:
         bias = constant_tensor(ep, b_node)
         if bias is None or bias.dtype != torch.float32 or tuple(bias.shape) != (weight.shape[0],):
@@ -127,12 +125,22 @@ def match_ternary_linear(
     x_val = x.meta.get("val") if isinstance(x, torch.fx.Node) else None
     if x_val is None or x_val.dtype != torch.float32 or x_val.shape[-1] != weight.shape[1]:
         return None
-    name = _constant_name(ep, w_node)
-    if is_real(weight):
-        ternary = detect_ternary(weight.detach().cpu().numpy(), rtol)
-    else:
-        ternary = (known or {}).get(name)
-    if ternary is None:
-        return None
     values, scales = ternary
     return LinearMatch(node, x, w_node, b_node, transpose, name, values, scales)
+
+
+def ternary_weight(
+    ep: ExportedProgram,
+    w_node: object,
+    rtol: float = 1e-5,
+    known: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+) -> tuple[str, torch.Tensor, tuple[np.ndarray, np.ndarray]] | None:
+    """(name, tensor, (values, scales)) if `w_node` is a 2-D float32 constant used by one node only
+    (a weight shared by two ops cannot be owned by two partitions) that is ternary: its real
+    values decide, or with fake ones (inside Partitioner.partition) its name in `known`."""
+    weight = constant_tensor(ep, w_node)
+    if weight is None or weight.dtype != torch.float32 or weight.dim() != 2 or len(w_node.users) != 1:
+        return None
+    name = _constant_name(ep, w_node)
+    ternary = detect_ternary(weight.detach().cpu().numpy(), rtol) if is_real(weight) else (known or {}).get(name)
+    return None if ternary is None else (name, weight, ternary)

@@ -86,14 +86,6 @@ bool padding_is_zero(const TernaryView& v) {
   return true;
 }
 
-bool floats_ok(const uint8_t* bytes, uint32_t count, bool allow_negative) {
-  for (uint32_t i = 0; i < count; ++i) {
-    const float f = read_le<float>(bytes, static_cast<size_t>(i) * 4);
-    if (!std::isfinite(f) || (!allow_negative && f < 0.0f)) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 const char* blob_status_name(BlobStatus status) {
@@ -112,6 +104,14 @@ const char* blob_status_name(BlobStatus status) {
     case BlobStatus::BadScale: return "non-finite or negative row scale, or non-finite bias";
   }
   return "unknown status";
+}
+
+bool floats_ok(const uint8_t* bytes, uint32_t count, bool allow_negative) {
+  for (uint32_t i = 0; i < count; ++i) {
+    const float f = read_le<float>(bytes, static_cast<size_t>(i) * 4);
+    if (!std::isfinite(f) || (!allow_negative && f < 0.0f)) return false;
+  }
+  return true;
 }
 
 uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc) {

@@ -111,6 +111,9 @@ inline T read_le(const uint8_t* data, size_t offset) {
   return value;
 }
 
+// `count` little-endian floats, all finite (and >= 0 unless allow_negative).
+bool floats_ok(const uint8_t* bytes, uint32_t count, bool allow_negative);
+
 uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc = 0);
 
 // Checksum as stored in the header: CRC32 over the header without its last

@@ -22,13 +22,6 @@ constexpr size_t kOffSections = 24;  // 4 x (u32 offset, u32 size): first, secon
 constexpr size_t kOffTotalSize = 56;
 constexpr size_t kOffChecksum = 60;
 
-bool floats_finite(const uint8_t* bytes, uint32_t count) {
-  for (uint32_t i = 0; i < count; ++i) {
-    if (!std::isfinite(read_le<float>(bytes, static_cast<size_t>(i) * 4))) return false;
-  }
-  return true;
-}
-
 BlobStatus parse_linear(const uint8_t* data, uint64_t offset, uint64_t size, TernaryLinear* out) {
   TernaryView view;
   const BlobStatus status = parse_blob(data + offset, static_cast<size_t>(size), &view);
@@ -173,7 +166,7 @@ BlobStatus parse_block(const uint8_t* data, size_t size, TernaryBlock* out) {
   }
   if (!shapes_ok) return BlobStatus::BadShape;
   if (!qkv) {
-    if (!floats_finite(data + offset[2], hidden) || !floats_finite(data + offset[3], hidden)) {
+    if (!floats_ok(data + offset[2], hidden, true) || !floats_ok(data + offset[3], hidden, true)) {
       return BlobStatus::BadScale;
     }
     b.norm_weight.resize(hidden);

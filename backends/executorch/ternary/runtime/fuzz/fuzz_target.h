@@ -16,6 +16,27 @@ namespace dynaedge {
 namespace ternary {
 namespace fuzz {
 
+// A deterministic input of n values: ((i * mul) % mod - mod / 2) * step.
+inline std::vector<float> fuzz_input(size_t n, size_t mul, int mod, float step) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<float>(static_cast<int>(i * mul % mod) - mod / 2) * step;
+  return v;
+}
+
+// run(path, out) on the scalar path, then on every other path this CPU has;
+// aborts unless each run succeeds with the scalar path's exact bits.
+template <typename Run>
+void require_same_bits(size_t outputs, Run run) {
+  std::vector<float> ref(outputs), y(outputs);
+  if (!run(KernelPath::Scalar, ref.data())) std::abort();
+  for (KernelPath p : {KernelPath::Avx2, KernelPath::Avx512Vnni, KernelPath::Neon, KernelPath::NeonDot,
+                       KernelPath::I8mm}) {
+    if (!kernel_path_available(p)) continue;
+    if (!run(p, y.data())) std::abort();
+    if (std::memcmp(y.data(), ref.data(), y.size() * sizeof(float)) != 0) std::abort();
+  }
+}
+
 // A fused block: parse; if valid and small, run it on every available path
 // and require the scalar path's bits.
 inline BlobStatus run_block_case(const uint8_t* data, size_t size) {
@@ -27,36 +48,20 @@ inline BlobStatus run_block_case(const uint8_t* data, size_t size) {
                         static_cast<uint64_t>(b.third.n) * b.third.k_padded;
   if (work > (1u << 22)) return status;
   const size_t m = 3;
+  const std::vector<float> x = fuzz_input(m * b.first.k, 37, 251, 0.03f);
   if (b.kind == BlockKind::Qkv) {
-    std::vector<float> x(m * b.hidden);
-    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(static_cast<int>(i * 37 % 251) - 125) * 0.03f;
-    const size_t out = m * (b.first.n + b.second.n + b.third.n);
-    std::vector<float> ref(out), y(out);
     Scratch s;
-    float* r[3] = {ref.data(), ref.data() + m * b.first.n, ref.data() + m * (b.first.n + b.second.n)};
-    if (!run_qkv(b, x.data(), m, r[0], r[1], r[2], &s, KernelPath::Scalar)) std::abort();
-    for (KernelPath p : {KernelPath::Avx2, KernelPath::Avx512Vnni, KernelPath::Neon, KernelPath::NeonDot,
-                         KernelPath::I8mm}) {
-      if (!kernel_path_available(p)) continue;
-      float* o[3] = {y.data(), y.data() + m * b.first.n, y.data() + m * (b.first.n + b.second.n)};
-      if (!run_qkv(b, x.data(), m, o[0], o[1], o[2], &s, p)) std::abort();
-      if (std::memcmp(y.data(), ref.data(), y.size() * sizeof(float)) != 0) std::abort();
-    }
+    require_same_bits(m * (b.first.n + b.second.n + b.third.n), [&](KernelPath p, float* out) {
+      return run_qkv(b, x.data(), m, out, out + m * b.first.n, out + m * (b.first.n + b.second.n), &s, p);
+    });
     return status;
   }
-  std::vector<float> x(m * b.first.k), residual(m * b.hidden);
-  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(static_cast<int>(i * 37 % 251) - 125) * 0.03f;
-  for (size_t i = 0; i < residual.size(); ++i) residual[i] = static_cast<float>(static_cast<int>(i * 11 % 97) - 48) * 0.05f;
+  const std::vector<float> residual = fuzz_input(m * b.hidden, 11, 97, 0.05f);
   const float* r = b.kind == BlockKind::LinearAddNorm ? residual.data() : nullptr;
-  std::vector<float> ref(m * b.hidden), y(m * b.hidden);
   BlockScratch scratch;
-  if (!run_block(b, x.data(), r, m, ref.data(), &scratch, KernelPath::Scalar)) std::abort();
-  for (KernelPath p : {KernelPath::Avx2, KernelPath::Avx512Vnni, KernelPath::Neon, KernelPath::NeonDot,
-                       KernelPath::I8mm}) {
-    if (!kernel_path_available(p)) continue;
-    if (!run_block(b, x.data(), r, m, y.data(), &scratch, p)) std::abort();
-    if (std::memcmp(y.data(), ref.data(), y.size() * sizeof(float)) != 0) std::abort();
-  }
+  require_same_bits(m * b.hidden, [&](KernelPath p, float* out) {
+    return run_block(b, x.data(), r, m, out, &scratch, p);
+  });
   return status;
 }
 
@@ -70,17 +75,11 @@ inline BlobStatus run_case(const uint8_t* data, size_t size) {
   if (static_cast<uint64_t>(view.n) * view.k_padded > (1u << 22)) return status;
   const TernaryLinear w = copy_linear(view);
   const size_t m = 3;
-  std::vector<float> x(m * w.k);
-  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(static_cast<int>(i * 37 % 251) - 125) * 0.03f;
-  std::vector<float> ref(m * w.n), y(m * w.n);
+  const std::vector<float> x = fuzz_input(m * w.k, 37, 251, 0.03f);
   Scratch scratch;
-  if (!ternary_linear(w, x.data(), m, ref.data(), &scratch, KernelPath::Scalar)) std::abort();
-  for (KernelPath p : {KernelPath::Avx2, KernelPath::Avx512Vnni, KernelPath::Neon, KernelPath::NeonDot,
-                       KernelPath::I8mm}) {
-    if (!kernel_path_available(p)) continue;
-    if (!ternary_linear(w, x.data(), m, y.data(), &scratch, p)) std::abort();
-    if (std::memcmp(y.data(), ref.data(), y.size() * sizeof(float)) != 0) std::abort();
-  }
+  require_same_bits(m * w.n, [&](KernelPath p, float* out) {
+    return ternary_linear(w, x.data(), m, out, &scratch, p);
+  });
   return status;
 }
 
