@@ -106,8 +106,8 @@ class ExportSpec:
 
     def mixed_variants(self) -> tuple[Variant, ...]:
         """Without --budget: the mixed-precision variants to write, once per --mixed-mb size."""
-        return tuple(v for b in self.backends for v in variants(b) if v.precision == "mixed" and v.default
-                     and (not self.variants or v.name in self.variants)) if self.mixed_mb else ()
+        return tuple(v for b in self.backends for v in variants(b) if v.precision == "mixed"
+                     and (v.name in self.variants if self.variants else v.default)) if self.mixed_mb else ()
 
     def file_variants(self) -> tuple[Variant, ...]:
         """Without --budget: the variants to write for the full-size model, per backend."""

@@ -34,7 +34,8 @@ INT8_MODES = ("static", "dynamic", "full")
 class TFLiteBackend:
     name = "tflite"
     suffix = ".tflite"
-    precisions = ("fp32", "int8", "ternary")
+    # "mixed": a frozen mixed-precision model (exporter/compress/freeze_mixed.py, variant "mixed")
+    precisions = ("fp32", "int8", "ternary", "mixed")
 
     def lower(self, model: torch.nn.Module, spec: LowerSpec) -> Lowered:
         import litert_torch
@@ -47,6 +48,13 @@ class TFLiteBackend:
             from backends.tflite.ternary.lowering import lower_ternary
 
             return lower_ternary(model, spec)
+        if spec.precision == "mixed":  # dynamic-range int8 and int4 FULLY_CONNECTED parts (+ ternary ones in our op)
+            from backends.tflite.mixed import lower_mixed_tflite, scheme
+
+            data = lower_mixed_tflite(model, spec)[0]
+            stock = spec.option("ternary_rows", "int4") == "int4"
+            return Lowered(data, self.name, "mixed", scheme(spec), op_counts(data),
+                           max_len=spec.seq_len if stock else None, buckets=bucket_lengths(spec.seq_len) if stock else ())
         if spec.precision == "fp32":
             model, scheme = word_table_option(model, spec)
             data = convert_buckets(model, spec)

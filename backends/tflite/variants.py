@@ -1,7 +1,7 @@
 """TFLite's variants: what `dynaedge export` can write as a .tflite (backends/variant.py).
 
-fp32, static and dynamic int8 hold one graph per length bucket (lengths.py); full-integer and
-the ternary files are fixed-length.
+fp32, static and dynamic int8 and mixed hold one graph per length bucket (lengths.py); full-integer
+and the ternary files are fixed-length.
 """
 
 from backends.variant import Variant
@@ -31,4 +31,17 @@ VARIANTS = (
     Variant("tflite", "ternary", "int4", SUFFIX, "litert", "ternary-fallback",
             "ternary values as int4 FULLY_CONNECTED weights {-7,0,7}, activations quantized per call (stock LiteRT)",
             options=(("custom_ops", "int4"),), weight_bytes=0.5, table_bytes=0.25, dynamic_activations=True),
+    # A mixed-precision model searched to a size (dynaedge export --mixed-mb S; backends/tflite/mixed.py):
+    # its bytes come from its own bit map, its latency from the int8-dynamic fit on the work it keeps.
+    # No all-4-bit TFLite fit exists to blend in (ternary-int4 is not calibrated), so its 4-bit rows are
+    # priced as int8 rows.
+    Variant("tflite", "mixed", "", SUFFIX, "litert", "mixed",
+            "per group of rows 8-bit or 4-bit / ternary-as-4-bit weights searched to a size (AQ-BERT) in dynamic-range "
+            "FULLY_CONNECTED ops, pruned heads and neurons removed (stock LiteRT)",
+            default=True, table_bytes=0.5, lengths="buckets", dynamic_activations=True, timed_as="int8-dynamic"),
+    # The same with its ternary Linear rows at 2 bits in our op: smaller only when the search priced
+    # ternary rows at 2 bits (recipe pricing = "packed"); its row's bytes are the stock pricing's.
+    Variant("tflite", "mixed", "op", SUFFIX, "litert+ternary", "mixed",
+            "mixed precision as above, its ternary rows at 2 bits in DYNAEDGE_TERNARY_FC (fixed length)",
+            options=(("ternary_rows", "op"),), table_bytes=0.5, dynamic_activations=True, timed_as="int8-dynamic"),
 )

@@ -8,7 +8,7 @@ then never below the memory floor (the linear weights read once at the device's 
 then x the profile's fitted scale for (backend, precision) (1.0 until a phone is imported).
 On the calibrating host all ratios are 1 and the prediction is the fit itself. A file mixing 8- and
 4-bit Linears (Work.int4_mmacs) is predicted by its own fit and by its Variant.int4_timed_as's,
-blended by the share of its linear MACs on 4-bit weights.
+blended by the share of its linear MACs on 4-bit weights (without an int4_timed_as, by its own fit alone).
 """
 
 from dataclasses import dataclass
@@ -46,7 +46,7 @@ def predict_work(fit: LatencyFit, profile: DeviceProfile, variant: Variant, w: W
         return sum(c * x * r for c, x, r in zip(fit.get(variant.backend, name).values, w.vector(), ratios))
 
     compute = compute_with(variant.fit_name)
-    if w.int4_mmacs:
+    if w.int4_mmacs and variant.int4_timed_as:
         # Each fit splits the time among features its own way (the all-4-bit fit may put none on
         # linear MACs), so whole predictions are blended, by the share of MACs on 4-bit weights.
         share = w.int4_mmacs / w.linear_mmacs

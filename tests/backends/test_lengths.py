@@ -67,7 +67,8 @@ def test_the_variant_table_says_which_files_take_any_length():
     assert kinds == {"executorch/fp32": "any", "executorch/fp32-emb8": "any", "executorch/int8": "any",
                      "executorch/int8-dynamic": "any", "executorch/ternary": "any",
                      "executorch/ternary-int4": "any", "executorch/mixed": "any", "tflite/fp32": "buckets",
-                     "tflite/fp32-emb8": "buckets", "tflite/int8": "buckets", "tflite/int8-dynamic": "buckets"}
+                     "tflite/fp32-emb8": "buckets", "tflite/int8": "buckets", "tflite/int8-dynamic": "buckets",
+                     "tflite/mixed": "buckets"}
     bucketed = find_variant("tflite", "int8-dynamic")
     assert [bucketed.run_length(64, n) for n in (2, 16, 17, 33, 49, 64, 80, None)] == [16, 16, 32, 64, 64, 64, 64, 64]
     assert [find_variant("executorch", "int8").run_length(64, n) for n in (2, 17, 80, None)] == [2, 17, 64, 64]

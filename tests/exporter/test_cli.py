@@ -17,7 +17,6 @@ def run_cli(*args, cwd=None):
     (["export", "--precision", "fp16"], "unknown precision 'fp16'; choose one of: fp32, int8, mixed, ternary"),
     (["export", "--precision", "mixed"], "mixed-precision files need --mixed-mb S[,S...]"),
     (["export", "--mixed-mb", "9.5,x"], "--mixed-mb 'x' is not a size in MB"),
-    (["export", "--mixed-mb", "9.5", "--backend", "tflite"], "written by executorch only, not --backend tflite"),
     (["export", "--mixed-mb", "9.5,9.5"], "--mixed-mb lists a size twice: 9.5,9.5"),
     (["export", "--mixed-mb", "9.5", "--variant", "int8-dynamic"], "--variant int8-dynamic leaves out mixed; add it"),
     (["query", "--device", "pixel-8", "--budget", "5ms", "--mixed-mb", "9.5", "--bundle", "/nonexistent"],

@@ -1,6 +1,6 @@
-"""`export --precision mixed --mixed-mb S` on a tiny model: the mixed recipe's run is trained, its
-frozen model lowered to a stock .pte named by its size, run in the ExecuTorch runtime on every dev
-sentence and gated; the manifest's artifact and row carry the size."""
+"""`export --precision mixed --mixed-mb S` on a tiny model: the mixed recipe's run is trained once, its
+frozen model lowered to a stock .pte and a stock .tflite named by its size, each run in its runtime on
+every dev sentence and gated; the manifest's artifacts and row carry the size."""
 
 import pytest
 
@@ -22,21 +22,23 @@ def _few_steps(monkeypatch):
                         lambda name: parse_supernet_recipe(tiny, "mixed") if name == "mixed" else real(name))
 
 
-def test_a_tiny_mixed_export_writes_and_verifies_one_file_per_size(tmp_path, monkeypatch):
+def test_a_tiny_mixed_export_writes_and_verifies_one_file_per_size_and_backend(tmp_path, monkeypatch):
     monkeypatch.setenv("DYNAEDGE_CACHE", str(tmp_path / "cache"))
     _few_steps(monkeypatch)
     spec = ExportSpec(model=str(tiny_bert(tmp_path)), data=str(tiny_data(tmp_path / "data.tsv")),
-                      backends=("executorch",), precisions=("mixed",), mixed_mb=(0.06,), out=tmp_path / "bundle",
-                      threads=1)
+                      backends=("executorch", "tflite"), precisions=("mixed",), mixed_mb=(0.06,),
+                      out=tmp_path / "bundle", threads=1)
     result = export(spec)
     assert not result.failed
-    (artifact,) = result.manifest["artifacts"]
-    parity = artifact["parity"]
-    print(f"\ntiny mixed .pte: {artifact['bytes']} B, SQNR {parity['sqnr_db']:.1f} dB, agreement "
-          f"{parity['label_agreement']:.3f}, dev {parity['dev_accuracy']:.3f} vs {parity['reference_accuracy']:.3f}")
-    assert (artifact["path"], artifact["variant"], artifact["gate"], artifact["size_mb"]) == \
-        ("w1-d1-0.06mb-mixed.pte", "mixed", "mixed", 0.06)
+    artifacts = sorted(result.manifest["artifacts"], key=lambda a: a["path"])
+    for artifact in artifacts:
+        parity = artifact["parity"]
+        print(f"\ntiny mixed {artifact['path']}: {artifact['bytes']} B, SQNR {parity['sqnr_db']:.1f} dB, agreement "
+              f"{parity['label_agreement']:.3f}, dev {parity['dev_accuracy']:.3f} vs {parity['reference_accuracy']:.3f}")
+        assert (tmp_path / "bundle" / artifact["path"]).stat().st_size == artifact["bytes"]
+    assert [(a["path"], a["backend"], a["variant"], a["gate"], a["size_mb"]) for a in artifacts] == [
+        ("w1-d1-0.06mb-mixed.pte", "executorch", "mixed", "mixed", 0.06),
+        ("w1-d1-0.06mb-mixed.tflite", "tflite", "mixed", "mixed", 0.06)]
     (row,) = [r for r in result.manifest["subnets"] if r["precision"] == "mixed"]
     assert row["size_mb"] == 0.06 and set(row["shape"]) == {"heads", "neurons", "linear_bytes", "int4_weights"}
-    assert (tmp_path / "bundle" / artifact["path"]).stat().st_size == artifact["bytes"]
     read_manifest(tmp_path / "bundle")  # sealed and complete

@@ -68,6 +68,6 @@ def test_budget_candidates_are_stock_runtimes_unless_custom_ops_and_never_custom
     assert not any(v.custom for v in stock) and {"executorch/int8-dynamic", "executorch/ternary-int4",
                                                  "tflite/int8-dynamic", "tflite/ternary-int4"} <= {v.key for v in stock}
     custom = {v.key for v in ExportSpec(custom_ops=True).candidate_variants() if v.custom}
-    assert custom == {"tflite/ternary"}
+    assert custom == {"tflite/ternary", "tflite/mixed-op"}
     assert [v.key for v in ExportSpec(variants=("int8-dynamic",)).candidate_variants()] == [
         "executorch/int8-dynamic", "tflite/int8-dynamic"]

@@ -105,3 +105,16 @@ def test_4_bit_macs_blend_in_the_ternary_int4_prediction(synthetic_fit):
           f"all 4-bit {compute(1.0):.3f} (ternary-int4 {int4:.3f})")
     assert compute(0.0) == pytest.approx(int8) and compute(1.0) == pytest.approx(int4)
     assert compute(0.5) == pytest.approx((int8 + int4) / 2)
+
+
+def test_a_litert_mixed_file_is_priced_by_the_int8_dynamic_tflite_fit_alone(synthetic_fit):
+    """No all-4-bit TFLite fit exists (ternary-int4 .tflite is not calibrated): 4-bit rows cost as 8-bit
+    rows, and the candidate is the .tflite named by its size."""
+    litert, dynamic = find_variant("tflite", "mixed"), find_variant("tflite", "int8-dynamic")
+    assert litert.int4_timed_as is None and litert.fit_names == ("int8-dynamic",)
+    profile = load_profile("pixel-8")
+    row = _mixed_row(9.5, [11, 11, 9, 8, 6, 4], [1536, 1536, 1408, 1280, 1024, 768], 9_134_512, 0.866, 0.8)
+    (found,) = candidates([row], profile, synthetic_fit, CFG, 64, (litert,), length=42)
+    as_int8 = shaped_work(CFG, row["shape"] | {"int4_weights": 0}, 64)  # 42 tokens run in the 64-token graph
+    assert found.file_name == "w1-d1-9.5mb-mixed.tflite" and found.bytes == 9_134_512 and found.length == 64
+    assert found.predicted_ms == predict_work(synthetic_fit, profile, dynamic, as_int8).ms
