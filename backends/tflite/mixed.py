@@ -139,17 +139,11 @@ def _indexed_table(cls: type) -> type:
         """The mixed word table with its slot and width arrays read by GATHER: TFLite's
         EMBEDDING_LOOKUP refuses an int32 table and EQUAL an int8 operand."""
 
-        def forward(self, ids):
-            slot = self.slot[ids].to(torch.int64)
-            if len(self.widths) == 1:
-                return getattr(self, f"table{self.widths[0]}")(slot)
-            width = self.width[ids][..., None].to(torch.int32)
-            out = None
-            for bits in self.widths:
-                table = getattr(self, f"table{bits}")
-                rows = table(slot.clamp(max=table.num_embeddings - 1)) * (width == bits).to(torch.float32)
-                out = rows if out is None else out + rows
-            return out
+        def slot_of(self, ids):
+            return self.slot[ids].to(torch.int64)
+
+        def width_of(self, ids):
+            return self.width[ids][..., None].to(torch.int32)
 
     return IndexedWordTable
 

@@ -134,12 +134,18 @@ class MixedWordTable(nn.Module):
         self.register_buffer("slot", slot.to(torch.int32))   # 4 B per token; int16 would not hold 30,522 slots safely
         self.register_buffer("width", row_bits.to(torch.int8))
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+    def slot_of(self, ids: torch.Tensor) -> torch.Tensor:
         # gathers as aten.embedding (a row copy on ExecuTorch's portable kernels, not its slow index)
-        slot = F.embedding(ids, self.slot[:, None])[..., 0].to(torch.int64)
+        return F.embedding(ids, self.slot[:, None])[..., 0].to(torch.int64)
+
+    def width_of(self, ids: torch.Tensor) -> torch.Tensor:
+        return F.embedding(ids, self.width[:, None])
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        slot = self.slot_of(ids)
         if len(self.widths) == 1:
             return getattr(self, f"table{self.widths[0]}")(slot)
-        width = F.embedding(ids, self.width[:, None])
+        width = self.width_of(ids)
         out = None
         for bits in self.widths:
             table = getattr(self, f"table{bits}")
