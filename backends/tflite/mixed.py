@@ -72,8 +72,11 @@ def tflite_form(frozen: torch.nn.Module, ternary_rows: str = "int4") -> tuple[to
         if _is_split_linear(module):
             if ternary_rows == "op":
                 _ternary_part(module)
-            module.__class__ = _float_input(type(module))
-            parts += [Part(s, module.part_weight(s).detach().numpy().astype(np.float32)) for s in module.storages]
+            for storage in module.storages:
+                weight = module.part_weight(storage).detach().to(torch.float32)
+                module.register_buffer(f"{storage}_weight", weight)
+                parts.append(Part(storage, weight.numpy()))
+            module.__class__ = _float_weights(type(module))
         elif isinstance(getattr(module, "slot", None), torch.Tensor) and hasattr(module, "widths"):
             module.__class__ = _indexed_table(type(module))
         elif getattr(module, "packed", None) is not None and module.packed.dtype == torch.uint8:
@@ -116,12 +119,17 @@ def _ternary_part(linear) -> None:
     linear.order = None if torch.equal(order, torch.arange(len(order))) else order
 
 
-def _float_input(cls: type) -> type:
-    class FloatInputSplitLinear(cls):
+def _float_weights(cls: type) -> type:
+    class FloatSplitLinear(cls):
+        def part_weight(self, storage: str):
+            # one float constant: codes x scale in the graph would stay a CAST and MUL (the converter
+            # folds no constant this large), and the quantizer needs a float weight to quantize
+            return getattr(self, f"{storage}_weight")
+
         def quantize_input(self, x):
             return x  # the dynamic-range FULLY_CONNECTED quantizes each row of its input itself
 
-    return FloatInputSplitLinear
+    return FloatSplitLinear
 
 
 def _signed_bytes(cls: type) -> type:

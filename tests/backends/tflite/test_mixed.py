@@ -135,3 +135,21 @@ def test_ternary_rows_in_our_op(frozen, tiny_inputs, tmp_path):
     assert isinstance(runner, LiteRtTernaryRunner) and lowered.buckets == () and lowered.max_len is None
     assert lowered.delegates.get("tflite:DYNAEDGE_TERNARY_FC") == len(ternary)
     assert parity.sqnr_db >= 35 and parity.label_agreement == 1.0
+
+
+def test_parts_larger_than_the_converters_fold_limit(tiny_inputs, tmp_path):
+    """One MiniLM-wide layer: parts of 100k+ weights, which litert-torch would leave as CAST and MUL of
+    the int8 codes (it folds no constant over 65,536 elements) instead of one float weight."""
+    from dataclasses import replace
+
+    from exporter.model.encoder import Encoder
+    from tests.conftest import TINY
+
+    torch.manual_seed(0)
+    wide = freeze_mixed(_random_fixed(Encoder(replace(TINY, hidden=384, heads=12, ffn=1536, layers=1)).eval()))
+    ids, mask = (x[:8] for x in tiny_inputs)
+    lowered, parity, _ = lower_and_compare(get_backend("tflite"), wide, ids, mask, "mixed", tmp_path)
+    largest = max(getattr(m, f"{s}_codes").numel() for m in wide.modules() if isinstance(m, SplitLinear)
+                  for s in m.storages)
+    print(f"\nwide layer: largest part {largest} weights, SQNR {parity.sqnr_db:.1f} dB")
+    assert largest > 65_536 and parity.sqnr_db >= 35
