@@ -47,10 +47,12 @@ UINT8_OFFSET = 128  # litert-torch's MLIR refuses unsigned constants: uint8 tabl
 
 @dataclass(frozen=True)
 class Part:
-    """One stored part of a Linear: its storage ("int8" | "int4") and exact float weight [N, K]."""
+    """One stored part of a Linear: its storage ("int8" | "int4" | "ternary"), exact float weight
+    [N, K] and bias [N]."""
 
     storage: str
     weight: np.ndarray
+    bias: np.ndarray
 
 
 def _is_split_linear(module) -> bool:
@@ -75,7 +77,8 @@ def tflite_form(frozen: torch.nn.Module, ternary_rows: str = "int4") -> tuple[to
             for storage in module.storages:
                 weight = module.part_weight(storage).detach().to(torch.float32)
                 module.register_buffer(f"{storage}_weight", weight)
-                parts.append(Part(storage, weight.numpy()))
+                bias = getattr(module, f"{storage}_bias").detach().to(torch.float32).numpy()
+                parts.append(Part(storage, weight.numpy(), bias))
             module.__class__ = _float_weights(type(module))
         elif isinstance(getattr(module, "slot", None), torch.Tensor) and hasattr(module, "widths"):
             module.__class__ = _indexed_table(type(module))
@@ -178,9 +181,11 @@ def column_scale(converted: np.ndarray, weight: np.ndarray, rtol: float = 1e-5) 
 
 def restore_parts(data: bytes, parts: list[Part]) -> tuple[bytes, dict[str, list[str]]]:
     """Each part's FULLY_CONNECTED, in every graph (one per length bucket, weights shared), with the
-    part's exact weight and a MUL by the folded column scale in front where the converter folded
-    one; returns the flatbuffer and the ops' scopes per storage. Raises naming the parts a graph
-    has no FC for."""
+    part's exact weight. Where the converter folded the preceding LayerNorm's gamma into the columns
+    and its beta into the bias, the FC reads the LayerNorm's output again (the tensor the PyTorch
+    model quantizes: the FC's own per-row rounding then matches it) with the part's own bias; where
+    that output is not found, a MUL by the column scale goes in front instead. Returns the
+    flatbuffer and the ops' scopes per storage. Raises naming the parts a graph has no FC for."""
     from ai_edge_litert import schema_py_generated as schema
 
     from backends.tflite.ternary.int4_fc import _scope
@@ -196,8 +201,12 @@ def restore_parts(data: bytes, parts: list[Part]) -> tuple[bytes, dict[str, list
             operators.append(op)
             if id(op) not in matches:
                 continue
-            part, g = matches[id(op)]
-            if g is not None:
+            part, g, unfolded = matches[id(op)]
+            if unfolded is not None:
+                op.inputs = np.array([unfolded] + list(op.inputs[1:]), dtype=np.int32)
+                bias = graph.tensors[op.inputs[2]]
+                model.buffers[bias.buffer].data = np.frombuffer(part.bias.astype("<f4").tobytes(), dtype=np.uint8)
+            elif g is not None:
                 operators.insert(len(operators) - 1, _scale_input(model, graph, op, g, schema))
                 for tensor in graph.tensors[-2:]:  # the quantizer wants unique names; q, k, v share their input
                     tensor.name += f"/op{len(operators)}".encode()
@@ -208,10 +217,15 @@ def restore_parts(data: bytes, parts: list[Part]) -> tuple[bytes, dict[str, list
     return save_model(model), {s: sorted(v) for s, v in scopes.items()}
 
 
-def _match(model, graph, parts: list[Part]) -> dict[int, tuple[Part, np.ndarray | None]]:
-    """id(FC op) -> (its part, column scale to apply in front or None), one FC per part."""
+def _match(model, graph, parts: list[Part]) -> dict[int, tuple[Part, np.ndarray | None, int | None]]:
+    """id(FC op) -> (its part, column scale folded into it or None, the unfolded input tensor or None),
+    one FC per part."""
     from backends.tflite.ternary.tflite_graph import constant
 
+    readers: dict[int, list] = {}
+    for other in graph.operators:
+        for t in other.inputs:
+            readers.setdefault(int(t), []).append(other)
     left = list(range(len(parts)))
     matches = {}
     for index, op in enumerate(graph.operators):
@@ -227,13 +241,37 @@ def _match(model, graph, parts: list[Part]) -> dict[int, tuple[Part, np.ndarray 
             left.remove(j)
             if sum(1 for t in graph.tensors if t.buffer == graph.tensors[op.inputs[1]].buffer) > 1:
                 raise RuntimeError(f"op {index}: a mixed Linear part's weight buffer is shared with another tensor")
-            matches[id(op)] = (parts[j], None if np.allclose(g, 1.0, rtol=1e-6, atol=0) else g)
+            g = None if np.allclose(g, 1.0, rtol=1e-6, atol=0) else g
+            matches[id(op)] = (parts[j], g, None if g is None else _unfolded_input(model, graph, op, g, readers))
             break
     if left:
         shapes = ", ".join(f"{parts[j].storage} {parts[j].weight.shape}" for j in left)
         raise RuntimeError(f"{len(left)} of {len(parts)} mixed Linear parts have no FULLY_CONNECTED in the converted "
                            f"graph ({shapes}); the converter changed their weights beyond a column scale")
     return matches
+
+
+def _unfolded_input(model, graph, fc, g: np.ndarray, readers: dict) -> int | None:
+    """The tensor ADD(MUL(x, g), beta) when the FC reads x and a MUL by g (the gamma the converter
+    folded) feeds an ADD of a constant (beta, folded into the FC's bias): the LayerNorm's output."""
+    from backends.tflite.ternary.tflite_graph import constant
+
+    if len(fc.inputs) < 3 or fc.inputs[2] < 0 or constant(model, graph, fc.inputs[2]) is None:
+        return None
+    x = int(fc.inputs[0])
+    for mul in readers.get(x, []):
+        if op_name(model, mul) != "MUL" or len(mul.inputs) != 2:
+            continue
+        other = int(mul.inputs[1] if int(mul.inputs[0]) == x else mul.inputs[0])
+        scale = constant(model, graph, other)
+        if scale is None or scale.size != g.size or not np.allclose(scale.reshape(-1), g, rtol=1e-5, atol=0):
+            continue
+        for add in readers.get(int(mul.outputs[0]), []):
+            if op_name(model, add) == "ADD" and all(constant(model, graph, int(t)) is not None or
+                                                    int(t) == int(mul.outputs[0]) for t in add.inputs):
+                if add.builtinOptions is None or add.builtinOptions.fusedActivationFunction == 0:
+                    return int(add.outputs[0])
+    return None
 
 
 def quantize_parts(data: bytes, scopes: dict[str, list[str]]) -> bytes:
