@@ -26,7 +26,8 @@ def _lib() -> ctypes.CDLL:
     if not _LIB:
         lib = ctypes.CDLL(str(build_library()))
         lib.dynaedge_litert_open.restype = ctypes.c_void_p
-        lib.dynaedge_litert_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t]
+        lib.dynaedge_litert_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_char_p,
+                                             ctypes.c_size_t]
         lib.dynaedge_litert_input_size.restype = ctypes.c_size_t
         lib.dynaedge_litert_input_size.argtypes = [ctypes.c_void_p, ctypes.c_int]
         lib.dynaedge_litert_output_size.restype = ctypes.c_size_t
@@ -42,15 +43,15 @@ def _lib() -> ctypes.CDLL:
 
 class LiteRtTernaryRunner:
     """(ids, mask) int32 [1, seq] -> float32 logits, with the ternary kernel registered. `threads`
-    sets the ternary kernel's pool; the model's other ops run on LiteRT's default CPU threads (the
-    wheel's C API exports no thread option)."""
+    sets the ternary kernel's pool and the CPU accelerator's threads for the model's other ops
+    (LiteRT's "xnnpack" opaque options; by default its CompiledModel runs them on one thread)."""
 
     def __init__(self, path: Path, num_inputs: int = 2, threads: int = 2):
         self.handle = None  # set first: __del__ runs even when opening fails
         self.lib = _lib()
         self.lib.dynaedge_litert_set_kernel_threads(threads)
         error = ctypes.create_string_buffer(1024)
-        handle = self.lib.dynaedge_litert_open(str(path).encode(), num_inputs, error, len(error))
+        handle = self.lib.dynaedge_litert_open(str(path).encode(), num_inputs, threads, error, len(error))
         if not handle:
             raise TernaryPayloadError(f"{path}: {error.value.decode()}")
         self.handle = handle

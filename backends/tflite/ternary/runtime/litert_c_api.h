@@ -81,6 +81,13 @@ void LiteRtDestroyModel(LiteRtModel model);
 LiteRtStatus LiteRtCreateOptions(LiteRtOptions* options);
 void LiteRtDestroyOptions(LiteRtOptions options);
 LiteRtStatus LiteRtSetOptionsHardwareAccelerators(LiteRtOptions options, LiteRtHwAcceleratorSet accelerators);
+// Opaque options: a typed payload by identifier. The CPU accelerator reads the one named
+// "xnnpack" as TOML text (litert/runtime/litert_cpu_options.cc), e.g. "num_threads = 2".
+typedef struct LiteRtOpaqueOptionsT* LiteRtOpaqueOptions;
+LiteRtStatus LiteRtCreateOpaqueOptions(const char* payload_identifier, void* payload_data,
+                                       void (*payload_destructor)(void* payload_data), LiteRtOpaqueOptions* options);
+void LiteRtDestroyOpaqueOptions(LiteRtOpaqueOptions options);
+LiteRtStatus LiteRtAddOpaqueOptions(LiteRtOptions options, LiteRtOpaqueOptions opaque_options);
 LiteRtStatus LiteRtAddCustomOpKernelOption(LiteRtOptions options, const char* custom_op_name, int custom_op_version,
                                            const LiteRtCustomOpKernel* custom_op_kernel,
                                            void* custom_op_kernel_user_data);

@@ -58,7 +58,10 @@ static bool make_tensor(HostTensor* t, LiteRtElementType type, const LiteRtLayou
 
 // Returns null and writes the reason into `error` on failure (never crashes
 // on a bad payload: the op validates it in Init and this reports it here).
-DynaedgeLiteRtModel* dynaedge_litert_open(const char* path, int num_inputs, char* error, size_t error_size) {
+// `num_threads` > 0: the CPU accelerator's (XNNPACK's) threads for the model's other ops; without
+// it LiteRT's CompiledModel runs them on one thread, while the Python Interpreter's files use two.
+DynaedgeLiteRtModel* dynaedge_litert_open(const char* path, int num_inputs, int num_threads, char* error,
+                                          size_t error_size) {
   auto* m = new DynaedgeLiteRtModel();
   auto bail = [&](const std::string& what) {
     std::snprintf(error, error_size, "%s", what.c_str());
@@ -72,6 +75,20 @@ DynaedgeLiteRtModel* dynaedge_litert_open(const char* path, int num_inputs, char
   if (LiteRtCreateOptions(&m->options) != kLiteRtStatusOk ||
       LiteRtSetOptionsHardwareAccelerators(m->options, kLiteRtHwAcceleratorCpu) != kLiteRtStatusOk) {
     return bail("LiteRtCreateOptions failed");
+  }
+  if (num_threads > 0) {
+    const std::string toml = "num_threads = " + std::to_string(num_threads) + "\n";
+    char* payload = strdup(toml.c_str());
+    LiteRtOpaqueOptions cpu = nullptr;
+    if (payload == nullptr ||
+        LiteRtCreateOpaqueOptions("xnnpack", payload, [](void* p) { std::free(p); }, &cpu) != kLiteRtStatusOk) {
+      std::free(payload);
+      return bail("LiteRtCreateOpaqueOptions failed for the CPU threads");
+    }
+    if (LiteRtAddOpaqueOptions(m->options, cpu) != kLiteRtStatusOk) {  // the options own it from here
+      LiteRtDestroyOpaqueOptions(cpu);
+      return bail("LiteRtAddOpaqueOptions failed for the CPU threads");
+    }
   }
   LiteRtStatus status;
   m->ops = dynaedge_tflite_ternary_register(m->options, &status);
