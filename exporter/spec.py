@@ -102,7 +102,8 @@ class ExportSpec:
                             f"not --backend {','.join(self.backends)}")
         if self.mixed_mb and self.variants and not any(v.name in self.variants for v in mixed):
             raise UserError(f"--mixed-mb asks for mixed-precision files, but --variant {','.join(self.variants)} "
-                            f"leaves out {', '.join(sorted({v.name for v in mixed}))}; add it")
+                            f"leaves out every mixed-precision variant ({', '.join(sorted({v.name for v in mixed}))}); "
+                            f"add one")
 
     def mixed_variants(self) -> tuple[Variant, ...]:
         """Without --budget: the mixed-precision variants to write, once per --mixed-mb size."""
