@@ -7,11 +7,11 @@ their own, rewritten to our DYNAEDGE_TERNARY_FC (2 bits per weight; backends/tfl
     data, parts = lower_mixed_tflite(frozen, spec)
 
 How: litert-torch converts an fp32 form of the frozen model (`tflite_form`: each part's weight
-codes x scale, no simulated input quantization, since the FC quantizes its input itself), then
-`restore_parts` finds each part's FULLY_CONNECTED by its values, puts the part's exact weight back
-where the converter folded the preceding LayerNorm's gamma into the columns (a MUL by gamma in
-front, as backends/tflite/ternary/int4_fc.py does), and ai-edge-quantizer stores each FC at its
-part's width. Its symmetric per-channel scale is max|w_n| / qmax, and every stored row reaches its
+codes x scale as one float constant, no simulated input quantization, since the FC quantizes its
+input itself), then `restore_parts` finds each part's FULLY_CONNECTED by its values and, where the
+converter folded the preceding LayerNorm's gamma and beta into the FC, points it back at the
+LayerNorm's output with the part's exact weight and bias (so it rounds the input PyTorch rounds),
+and ai-edge-quantizer stores each FC at its part's width. Its symmetric per-channel scale is max|w_n| / qmax, and every stored row reaches its
 qmax (127, or 7 for 4-bit and ternary rows), so the codes come back exactly.
 """
 
