@@ -171,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "import":
             sp.add_argument("file")
             sp.add_argument("--profile", help="profile to fit (default: the one the app matched)")
+            sp.add_argument("--bundle", help="the bundle the app ran: the kept heads and neurons of its "
+                                             "mixed-precision files (their rows are skipped without it)")
         if name == "calibrate":
             sp.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
             sp.add_argument("--runs", type=int, default=30)

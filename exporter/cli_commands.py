@@ -184,7 +184,7 @@ def profile(args) -> dict:
     if args.profile_command == "show":
         return commands.profile_show(args.name)
     if args.profile_command == "import":
-        return commands.profile_import(args.file, profile=args.profile)
+        return commands.profile_import(args.file, profile=args.profile, bundle=args.bundle)
     return commands.profile_calibrate(threads=args.threads, runs=args.runs, quick=args.quick)
 
 

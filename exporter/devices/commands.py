@@ -77,10 +77,10 @@ def profile_calibrate(backends: tuple[str, ...] = BACKENDS, variants: tuple[str,
     return result
 
 
-def profile_import(path: str | Path, profile: str | None = None) -> dict:
-    from exporter.devices.importer import import_measurements
+def profile_import(path: str | Path, profile: str | None = None, bundle: str | Path | None = None) -> dict:
+    from exporter.devices.importer import bundle_shapes, import_measurements
 
-    return import_measurements(Path(path), profile=profile)
+    return import_measurements(Path(path), profile=profile, shapes=bundle_shapes(Path(bundle)) if bundle else None)
 
 
 def _cfg(cfg) -> EncoderConfig:

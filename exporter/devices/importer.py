@@ -8,6 +8,11 @@ one robust number per runtime, so a few slow runs do not drag it. Rows of apps t
 at its own length carry "lengths" and "times_ms" (one per run): each run is predicted at the length
 it fed, so the per-length latency model is what is fitted; older rows give one (seq_len, median) pair.
 The updated profile is written to the user's config dir, where it overrides the packaged one.
+
+A row is fitted under the latency fit its variant is predicted with (Variant.fit_name: a mixed file
+under int8-dynamic, an fp32-emb8 file under fp32), since that scale is the one its predictions read.
+A mixed-precision row is predicted from the heads and neurons its model keeps, which the app's row
+does not carry: `--bundle DIR` (the bundle the app ran) gives them, by the row's file name.
 """
 
 import json
@@ -18,7 +23,8 @@ from pathlib import Path
 
 from backends.registry import find_variant
 from exporter.devices.fit import LatencyFit, load_fit
-from exporter.devices.latency import predict_ms
+from exporter.devices.features import shaped_work
+from exporter.devices.latency import predict_ms, predict_work
 from exporter.devices.profile import (DeviceProfile, Sourced, load_profile, profile_names, write_user_profile)
 from exporter.errors import UserError
 from exporter.model.config import EncoderConfig
@@ -59,8 +65,19 @@ def _base_profile(device: dict, profile: str | None) -> tuple[str, DeviceProfile
                     f"profile; pass --profile with the closest one to start from: {', '.join(names)}")
 
 
+def bundle_shapes(bundle_dir: Path) -> dict[str, dict]:
+    """{file name: the kept heads / neurons / bytes of its model} for a bundle's mixed-precision files."""
+    from exporter.bundle import read_manifest
+
+    manifest = read_manifest(Path(bundle_dir))
+    shapes = {r["size_mb"]: r["shape"] for r in manifest.get("subnets", []) if "shape" in r}
+    return {a["path"]: shapes[a["size_mb"]] for a in manifest["artifacts"] if a.get("size_mb") in shapes}
+
+
 def import_measurements(path: Path, profile: str | None = None, fit: LatencyFit | None = None,
-                        cfg: EncoderConfig | None = None, write: bool = True) -> dict:
+                        cfg: EncoderConfig | None = None, write: bool = True,
+                        shapes: dict[str, dict] | None = None) -> dict:
+    """`shapes`: bundle_shapes of the bundle the app ran (needed for mixed-precision rows)."""
     report = read_report(path)
     fit = fit or load_fit()
     cfg = cfg or EncoderConfig.from_dict(fit.model)
@@ -70,13 +87,30 @@ def import_measurements(path: Path, profile: str | None = None, fit: LatencyFit 
     for row in report["rows"]:
         # The app names the file's variant; rows of older apps carry only its precision (fp32, int8:
         # the same names as those variants).
-        key = (row["backend"], row.get("variant") or row["precision"])
-        if key not in fit.keys():
-            skipped.append(f"{key[0]}/{key[1]} w{row['width']:g}-d{row['depth']:g}: no host latency fit")
+        named = row.get("variant") or row["precision"]
+        where = f"{row['backend']}/{named} w{row['width']:g}-d{row['depth']:g}"
+        try:
+            variant = find_variant(row["backend"], named)
+        except UserError as err:  # a file of another dynaedge version
+            skipped.append(f"{where}: {err}")
             continue
-        variant, subnet = find_variant(*key), SubnetSpec(float(row["width"]), float(row["depth"]))
-        groups.setdefault(key, []).append(
-            (row, [(ms, predict_ms(fit, base, variant, cfg, subnet, n, use_scale=False)) for n, ms in _runs(path, row)]))
+        key = (row["backend"], variant.fit_name)
+        if key not in fit.keys():
+            skipped.append(f"{where}: no host latency fit")
+            continue
+        if variant.precision == "mixed":
+            shape = (shapes or {}).get(row.get("path"))
+            if shape is None:
+                skipped.append(f"{where} ({row.get('path')}): a mixed-precision file; pass --bundle DIR, the bundle "
+                               f"the app ran, for the heads and neurons its model keeps")
+                continue
+            predicted = [(ms, predict_work(fit, base, variant, shaped_work(cfg, shape, n), use_scale=False).ms)
+                         for n, ms in _runs(path, row)]
+        else:
+            subnet = SubnetSpec(float(row["width"]), float(row["depth"]))
+            predicted = [(ms, predict_ms(fit, base, variant, cfg, subnet, n, use_scale=False))
+                         for n, ms in _runs(path, row)]
+        groups.setdefault(key, []).append((row, predicted))
     if not groups:
         raise UserError(f"{path}: none of the rows can be predicted ({'; '.join(skipped)})")
     device = report["device"]

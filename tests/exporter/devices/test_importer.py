@@ -101,3 +101,41 @@ def test_runs_at_their_own_lengths_fit_the_per_length_model(synthetic_fit, confi
     rows[0]["times_ms"], rows[0]["lengths"] = rows[1]["times_ms"], [9, 14, 22, 31, 40, 65]
     with pytest.raises(UserError, match=r"lengths outside 1..64 \(\[65\]\)"):
         import_measurements(_report(tmp_path, rows))
+
+
+def test_mixed_rows_need_the_bundle_and_share_the_scale_their_predictions_read(synthetic_fit, config_dir, tmp_path):
+    """A mixed file is predicted with the int8-dynamic fit on the work its model keeps, so its runs
+    are fitted under executorch/int8-dynamic; its shape comes from the bundle the app ran."""
+    from exporter.atomic import write_bytes
+    from exporter.bundle import Manifest, file_entry, write_manifest
+    from exporter.devices.features import shaped_work
+    from exporter.devices.importer import bundle_shapes
+    from exporter.devices.latency import predict_work
+
+    shape = {"heads": [11, 11, 9, 8, 6, 4], "neurons": [1536, 1536, 1408, 1280, 1024, 768],
+             "linear_bytes": 4_000_000, "int4_weights": 6_000_000}
+    bundle = tmp_path / "bundle"
+    write_bytes(bundle / "w1-d1-9.5mb-mixed.pte", b"model bytes")
+    m = Manifest(model={"name": "tiny"}, data={"name": "d"}, recipe={"name": "r"}, seq_len=64, teacher={})
+    m.artifacts.append({**file_entry(bundle / "w1-d1-9.5mb-mixed.pte", bundle), "backend": "executorch",
+                        "variant": "mixed", "precision": "mixed", "size_mb": 9.5})
+    m.subnets.append({"width": 1.0, "depth": 1.0, "precision": "mixed", "size_mb": 9.5, "shape": shape})
+    write_manifest(bundle, m)
+    assert bundle_shapes(bundle) == {"w1-d1-9.5mb-mixed.pte": shape}
+
+    mixed = find_variant("executorch", "mixed")
+    ms = predict_work(synthetic_fit, load_profile("pixel-8"), mixed, shaped_work(CFG, shape, 64), use_scale=False).ms
+    row = {"backend": "executorch", "precision": "mixed", "variant": "mixed", "width": 1.0, "depth": 1.0,
+           "seq_len": 64, "measured_ms": round(2.0 * ms, 3)}
+    report = _report(tmp_path, _rows(synthetic_fit, 2.0, precision="int8-dynamic") + [row])
+    doc = json.loads(report.read_text())
+    doc["rows"][-1]["path"] = "w1-d1-9.5mb-mixed.pte"
+    report.write_text(json.dumps(doc))
+
+    without = import_measurements(report, write=False)
+    assert len(without["skipped"]) == 1 and "--bundle" in without["skipped"][0]
+    result = import_measurements(report, shapes=bundle_shapes(bundle))
+    print(f"\nmixed row: predicted {ms:.3f} ms unscaled, fitted error {result['rows'][-1]['error_pct']} %")
+    assert not result["skipped"] and set(result["scale"]) == {"executorch/int8-dynamic"}
+    assert result["scale"]["executorch/int8-dynamic"] == pytest.approx(2.0, rel=0.03)
+    assert abs(result["rows"][-1]["error_pct"]) <= 3
