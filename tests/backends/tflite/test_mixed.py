@@ -139,19 +139,23 @@ def test_ternary_rows_in_our_op(frozen, tiny_inputs, tmp_path):
     assert parity.sqnr_db >= 35 and parity.label_agreement == 1.0
 
 
-def test_parts_larger_than_the_converters_fold_limit(tiny_inputs, tmp_path):
+def test_parts_larger_than_the_converters_fold_limit(tiny_inputs):
     """One MiniLM-wide layer: parts of 100k+ weights, which litert-torch would leave as CAST and MUL of
-    the int8 codes (it folds no constant over 65,536 elements) instead of one float weight."""
+    the int8 codes (it folds no constant over 65,536 elements) unless each is one float constant;
+    restore_parts raises when a part has no FULLY_CONNECTED with its values."""
     from dataclasses import replace
 
+    import litert_torch
+
+    from backends.tflite.mixed import restore_parts
     from exporter.model.encoder import Encoder
     from tests.conftest import TINY
 
     torch.manual_seed(0)
     wide = freeze_mixed(_random_fixed(Encoder(replace(TINY, hidden=384, heads=12, ffn=1536, layers=1)).eval()))
-    ids, mask = (x[:8] for x in tiny_inputs)
-    lowered, parity, _ = lower_and_compare(get_backend("tflite"), wide, ids, mask, "mixed", tmp_path)
-    largest = max(getattr(m, f"{s}_codes").numel() for m in wide.modules() if isinstance(m, SplitLinear)
-                  for s in m.storages)
-    print(f"\nwide layer: largest part {largest} weights, SQNR {parity.sqnr_db:.1f} dB")
-    assert largest > 65_536 and parity.sqnr_db >= 35
+    form, parts = tflite_form(wide)
+    example = tuple(torch.from_numpy(x[:1]) for x in tiny_inputs)
+    _, scopes = restore_parts(litert_torch.convert(form, example).model_content(), parts)
+    largest = max(p.weight.size for p in parts)
+    print(f"\nwide layer: {len(parts)} parts, the largest {largest} weights, each found in the converted graph")
+    assert largest > 65_536 and sum(len(v) for v in scopes.values()) == len(parts)
