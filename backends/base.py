@@ -80,6 +80,12 @@ def length_dims(seq_len: int) -> dict:
     return {"ids": {1: seq}, "mask": {1: seq}}
 
 
+def is_split_linear(module) -> bool:
+    """A frozen mixed model's Linear (exporter/compress/freeze_mixed.SplitLinear), known by its
+    interface: backends import nothing from exporter.compress."""
+    return isinstance(getattr(module, "storages", None), list) and hasattr(module, "part_weight")
+
+
 def at_own_length(ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One sentence [1, seq_len] without its padding (tokens are left-aligned)."""
     n = max(MIN_LENGTH, int(mask.sum()))

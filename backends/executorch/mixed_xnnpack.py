@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from backends.base import is_split_linear
 from backends.executorch.ternary_int4 import quantized_fully_connected, _ops, _xnn_graph, dynamic_qdq
 
 QRANGE = {"int8": (-127, 127), "int4": (-8, 7)}
@@ -50,12 +51,11 @@ def _xnnpack_forms(cls: type) -> type:
 
 def with_xnnpack_parts(model: torch.nn.Module) -> tuple[torch.nn.Module, dict[str, int]]:
     """A copy of a frozen mixed model in XNNPACK's q/dq form; returns it and its part count per storage.
-    Its Linears are the modules with `storages` and `part_weight` (freeze_mixed.SplitLinear: backends
-    import nothing from exporter.compress)."""
+    Its Linears are the modules base.is_split_linear finds."""
     model = copy.deepcopy(model).eval()
     parts = {"int8": 0, "int4": 0}
     for module in model.modules():
-        if isinstance(getattr(module, "storages", None), list) and hasattr(module, "part_weight"):
+        if is_split_linear(module):
             module.__class__ = _xnnpack_forms(type(module))
             for storage in module.storages:
                 parts[storage] += 1

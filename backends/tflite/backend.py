@@ -49,12 +49,9 @@ class TFLiteBackend:
 
             return lower_ternary(model, spec)
         if spec.precision == "mixed":  # dynamic-range int8 and int4 FULLY_CONNECTED parts (+ ternary ones in our op)
-            from backends.tflite.mixed import lower_mixed_tflite, scheme
+            from backends.tflite.mixed import lower_mixed_tflite
 
-            data = lower_mixed_tflite(model, spec)[0]
-            stock = spec.option("ternary_rows", "int4") == "int4"
-            return Lowered(data, self.name, "mixed", scheme(spec), op_counts(data),
-                           max_len=spec.seq_len if stock else None, buckets=bucket_lengths(spec.seq_len) if stock else ())
+            return lower_mixed_tflite(model, spec)
         if spec.precision == "fp32":
             model, scheme = word_table_option(model, spec)
             data = convert_buckets(model, spec)

@@ -4,15 +4,16 @@ stored Linear part a dynamic-range FULLY_CONNECTED, 8-bit rows with per-channel 
 row inside the op. Option ternary_rows="op" (variant mixed-op) puts the ternary rows in a part of
 their own, rewritten to our DYNAEDGE_TERNARY_FC (2 bits per weight; backends/tflite/ternary).
 
-    data, parts = lower_mixed_tflite(frozen, spec)
+    lowered = lower_mixed_tflite(frozen, spec)     # backends.base.Lowered
 
 How: litert-torch converts an fp32 form of the frozen model (`tflite_form`: each part's weight
 codes x scale as one float constant, no simulated input quantization, since the FC quantizes its
 input itself), then `restore_parts` finds each part's FULLY_CONNECTED by its values and, where the
 converter folded the preceding LayerNorm's gamma and beta into the FC, points it back at the
 LayerNorm's output with the part's exact weight and bias (so it rounds the input PyTorch rounds),
-and ai-edge-quantizer stores each FC at its part's width. Its symmetric per-channel scale is max|w_n| / qmax, and every stored row reaches its
-qmax (127, or 7 for 4-bit and ternary rows), so the codes come back exactly.
+and ai-edge-quantizer stores each FC at its part's width. Its symmetric per-channel scale is
+max|w_n| / qmax, and every stored row reaches its qmax (127, or 7 for 4-bit and ternary rows), so
+the codes come back exactly.
 """
 
 from __future__ import annotations
@@ -25,14 +26,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from backends.tflite.ternary.tflite_graph import load_model, op_name, save_model, tensor_type_name
+from backends.base import Lowered, is_split_linear
+from backends.lengths import bucket_lengths
+from backends.tflite.ternary.tflite_graph import constant, load_model, op_name, save_model, tensor_type_name
 
 QUANTIZED_TYPE = {"int8": "INT8", "int4": "INT4"}
 TERNARY_ROWS = ("int4", "op")  # ternary Linear rows: as 4-bit codes {-7, 0, 7}, or in DYNAEDGE_TERNARY_FC
+UINT8_OFFSET = 128  # litert-torch's MLIR refuses unsigned constants: uint8 tables are stored as byte - 128
 
 
-def scheme(spec) -> str:
-    if spec.option("ternary_rows", "int4") == "op":
+def _scheme(ternary_rows: str) -> str:
+    if ternary_rows == "op":
         rows = ("8-bit (per-channel int8) or 4-bit (per-channel int4) weights in dynamic-range FULLY_CONNECTED ops, "
                 "ternary rows at 2 bits in DYNAEDGE_TERNARY_FC (activations quantized per row at run time)")
         runtime = "LiteRT + DYNAEDGE_TERNARY_FC"
@@ -42,7 +46,6 @@ def scheme(spec) -> str:
         runtime = "stock LiteRT"
     return (f"mixed precision: per group of rows {rows}, pruned heads and neurons removed; word table rows at 8, 4 "
             f"or 2 bits unpacked by gathers; {runtime}")
-UINT8_OFFSET = 128  # litert-torch's MLIR refuses unsigned constants: uint8 tables are stored as byte - 128
 
 
 @dataclass(frozen=True)
@@ -53,11 +56,6 @@ class Part:
     storage: str
     weight: np.ndarray
     bias: np.ndarray
-
-
-def _is_split_linear(module) -> bool:
-    # freeze_mixed.SplitLinear by its interface: backends import nothing from exporter.compress
-    return isinstance(getattr(module, "storages", None), list) and hasattr(module, "part_weight")
 
 
 def tflite_form(frozen: torch.nn.Module, ternary_rows: str = "int4") -> tuple[torch.nn.Module, list[Part]]:
@@ -71,7 +69,7 @@ def tflite_form(frozen: torch.nn.Module, ternary_rows: str = "int4") -> tuple[to
     model = copy.deepcopy(frozen).eval()
     parts = []
     for module in model.modules():
-        if _is_split_linear(module):
+        if is_split_linear(module):
             if ternary_rows == "op":
                 _ternary_part(module)
             for storage in module.storages:
@@ -111,10 +109,11 @@ def _ternary_part(linear) -> None:
     linear.register_buffer("ternary_bias", linear.int4_bias[ternary].clone())
     for name in ("codes", "scale", "bias"):
         setattr(linear, f"int4_{name}", getattr(linear, f"int4_{name}")[~ternary].contiguous())
-    linear.storages = [s for s in linear.storages if s != "int4" or not ternary.all()] + ["ternary"]
-    for name in ("codes", "scale", "bias"):
-        if "int4" not in linear.storages:
+    if ternary.all():  # no 4-bit row left
+        linear.storages.remove("int4")
+        for name in ("codes", "scale", "bias"):
             delattr(linear, f"int4_{name}")
+    linear.storages.append("ternary")
     old_order = linear.order if linear.order is not None else torch.arange(len(before))
     where = torch.empty_like(after)
     where[after] = torch.arange(len(after))       # old stacked position -> new stacked position
@@ -220,8 +219,6 @@ def restore_parts(data: bytes, parts: list[Part]) -> tuple[bytes, dict[str, list
 def _match(model, graph, parts: list[Part]) -> dict[int, tuple[Part, np.ndarray | None, int | None]]:
     """id(FC op) -> (its part, column scale folded into it or None, the unfolded input tensor or None),
     one FC per part."""
-    from backends.tflite.ternary.tflite_graph import constant
-
     readers: dict[int, list] = {}
     for other in graph.operators:
         for t in other.inputs:
@@ -254,8 +251,6 @@ def _match(model, graph, parts: list[Part]) -> dict[int, tuple[Part, np.ndarray 
 def _unfolded_input(model, graph, fc, g: np.ndarray, readers: dict) -> int | None:
     """The tensor ADD(MUL(x, g), beta) when the FC reads x and a MUL by g (the gamma the converter
     folded) feeds an ADD of a constant (beta, folded into the FC's bias): the LayerNorm's output."""
-    from backends.tflite.ternary.tflite_graph import constant
-
     if len(fc.inputs) < 3 or fc.inputs[2] < 0 or constant(model, graph, fc.inputs[2]) is None:
         return None
     x = int(fc.inputs[0])
@@ -297,19 +292,20 @@ def quantized_fc_counts(data: bytes) -> dict[str, int]:
     return {s: names.count(t) for s, t in QUANTIZED_TYPE.items()}
 
 
-def lower_mixed_tflite(frozen: torch.nn.Module, spec) -> tuple[bytes, dict[str, int]]:
-    """The .tflite of a frozen mixed model and its part count per storage. Stock (option ternary_rows
-    "int4"): one graph per length bucket of spec.seq_len. "op": ternary rows in DYNAEDGE_TERNARY_FC,
-    one fixed-length graph (the rewrite pass works on one graph). Raises if any part did not end as
-    an op of its storage."""
+def lower_mixed_tflite(frozen: torch.nn.Module, spec) -> Lowered:
+    """The .tflite of a frozen mixed model. Stock (option ternary_rows "int4"): one graph per length
+    bucket of spec.seq_len. "op": ternary rows in DYNAEDGE_TERNARY_FC, one fixed-length graph (the
+    rewrite pass works on one graph). Raises if any part did not end as an op of its storage."""
     import litert_torch
 
+    from backends.tflite.inspect import op_counts
     from backends.tflite.lengths import convert_buckets
     from backends.tflite.ternary.rewrite import rewrite_ternary_fc
 
     ternary_rows = spec.option("ternary_rows", "int4")
+    bucketed = ternary_rows == "int4"
     model, parts = tflite_form(frozen, ternary_rows)
-    converted = (convert_buckets(model, spec) if ternary_rows == "int4"
+    converted = (convert_buckets(model, spec) if bucketed
                  else litert_torch.convert(model, spec.example_inputs()).model_content())
     restored, scopes = restore_parts(converted, parts)
     graphs = len(load_model(restored).subgraphs)
@@ -324,4 +320,5 @@ def lower_mixed_tflite(frozen: torch.nn.Module, spec) -> tuple[bytes, dict[str, 
     found = quantized_fc_counts(data) | {"ternary": want["ternary"]}
     if found != want:
         raise RuntimeError(f"ai-edge-quantizer stored {found} of {want} mixed Linear parts (int8 / int4 weights)")
-    return data, want
+    return Lowered(data, "tflite", "mixed", _scheme(ternary_rows), op_counts(data),
+                   max_len=spec.seq_len if bucketed else None, buckets=bucket_lengths(spec.seq_len) if bucketed else ())
