@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from exporter.compress.checkpoint import load_checkpoint, read_meta, save_checkpoint
+from exporter.compress.matmul import effective
 from exporter.compress.recipe import TrainSpec
 from exporter.compress.trainer import Batches, train
 from exporter.data.dataset import TaskData
@@ -52,7 +53,7 @@ def finetune_teacher(model: Encoder, source: ModelSource, task: TaskData, splits
     train(model, data, spec, cross_entropy_loss, run_dir / "work", desc=f"fine-tune ({spec.name})")
     dev = accuracy(torch_logits(model, splits.dev.ids, splits.dev.mask), splits.dev.labels)
     test = accuracy(torch_logits(model, splits.test.ids, splits.test.mask), splits.test.labels)
-    meta = {"kind": "teacher", "recipe": spec.to_dict(), "recipe_sha256": spec.sha256,
+    meta = {"kind": "teacher", "recipe": spec.to_dict(), "recipe_sha256": spec.sha256, "matmul": effective(spec.matmul),
             "model": source.describe(), "data": task.describe(),
             "metrics": {"dev_accuracy": dev, "test_accuracy": test}}
     save_checkpoint(final, model, meta)

@@ -24,12 +24,16 @@ class TrainSpec:
     checkpoint_every: int = 50
     steps: int = 0      # > 0: train exactly this many steps (epochs then only bound the data order)
     batching: str = "padded"   # or "length-grouped" (batching.py; opt-in, see its docstring)
+    matmul: str = "fp32"       # or "bf16": autocast where the CPU has native bfloat16 (matmul.py)
 
     def __post_init__(self):
         from exporter.compress.batching import BATCHING
+        from exporter.compress.matmul import MATMUL
 
         if self.batching not in BATCHING:
             raise unknown_choice(f"recipe {self.name!r} batching", self.batching, BATCHING)
+        if self.matmul not in MATMUL:
+            raise unknown_choice(f"recipe {self.name!r} matmul", self.matmul, MATMUL)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -39,6 +43,8 @@ class TrainSpec:
             del d["steps"]
         if d["batching"] == "padded":  # likewise
             del d["batching"]
+        if d["matmul"] == "fp32":  # likewise
+            del d["matmul"]
         return d
 
     @property

@@ -23,6 +23,7 @@ import torch
 from exporter.atomic import write_json
 from exporter.compress import distributed
 from exporter.compress.checkpoint import read_meta, save_checkpoint
+from exporter.compress.matmul import effective
 from exporter.compress.dynabert import AdaptiveLoss
 from exporter.compress.finetune import Splits
 from exporter.compress.importance import compute_importance
@@ -217,7 +218,8 @@ def run_supernet(teacher: Encoder, splits: Splits, recipe: SupernetRecipe, run_d
             model = _train_phase(phase, models, data, run_dir)
             extra = {"xtc_layers": list(xtc_layers(teacher.cfg.layers, phase.student_layers))} \
                 if phase.kind == "xtc" else {}
-            _save_phase(directory, model, {**meta, "kind": "phase", "phase": phase.name, "order": order, **extra})
+            _save_phase(directory, model, {**meta, "kind": "phase", "phase": phase.name, "order": order,
+                                           "matmul": effective(phase.train.matmul), **extra})
             if distributed.current().is_main:
                 clear(directory / "work")
         else:

@@ -3,6 +3,8 @@
     name = "quick"
     teacher = "finetune"          # the fp32 teacher's recipe (finetune.py caches it)
     batching = "padded"           # | length-grouped (batching.py), for every phase
+    matmul = "fp32"               # | bf16 (matmul.py: autocast where the CPU has native bfloat16); a phase may
+                                  # set its own
     importance_batches = 16       # batches of training data for head / neuron importance
     eval_widths = [...]  eval_depths = [...]
 
@@ -107,7 +109,7 @@ def _choice(where: str, kind: str, value, choices):
 
 def _phase(d: dict, top: dict, earlier: list[str], where: str) -> PhaseSpec:
     known = {"name", "kind", "start", "teacher", "widths", "depths", "teacher_slice", "per_step", "precision", "lat",
-             "loss", "report", "variant", "student_layers", *_TRAIN_KEYS, *_MIXED_KEYS, *_SEARCH_KEYS}
+             "matmul", "loss", "report", "variant", "student_layers", *_TRAIN_KEYS, *_MIXED_KEYS, *_SEARCH_KEYS}
     _check_keys(where, d, known)
     name = d.get("name") or ""
     if not name or name == REWIRED or name in earlier:
@@ -136,7 +138,8 @@ def _phase(d: dict, top: dict, earlier: list[str], where: str) -> PhaseSpec:
         lat=bool(d.get("lat", False)),
         loss=LossWeights.from_dict(d.get("loss", {}), f"{where}.loss"),
         train=TrainSpec(name=f"{top['name']}-{name}", seq_len=top.get("seq_len", 64), seed=top.get("seed", 1234),
-                        batching=top.get("batching", "padded"), **train_args),
+                        batching=top.get("batching", "padded"), matmul=d.get("matmul", top.get("matmul", "fp32")),
+                        **train_args),
         report=_choice(where, "report", d.get("report", "grid"), REPORTS),
         variant=str(d.get("variant", "")),
         student_layers=int(d.get("student_layers", 0)),
@@ -166,7 +169,8 @@ def _check_mixed(p: PhaseSpec, earlier: list[PhaseSpec], where: str) -> None:
 
 
 def parse_supernet_recipe(data: dict, where: str) -> SupernetRecipe:
-    known = {"name", "teacher", "seq_len", "seed", "batching", "importance_batches", "eval_widths", "eval_depths", "phase"}
+    known = {"name", "teacher", "seq_len", "seed", "batching", "matmul", "importance_batches", "eval_widths",
+             "eval_depths", "phase"}
     _check_keys(where, data, known)
     phases, names = [], []
     for i, d in enumerate(data.get("phase", [])):

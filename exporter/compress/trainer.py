@@ -21,6 +21,7 @@ import torch
 from exporter.atomic import crash_point, write_bytes
 from exporter.compress import distributed
 from exporter.compress.batching import batches_per_epoch, epoch_batches, trim
+from exporter.compress.matmul import autocast
 from exporter.compress.recipe import TrainSpec
 
 LossFn = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor]
@@ -164,7 +165,8 @@ def train(model: torch.nn.Module, data: Batches, spec: TrainSpec, loss_fn: LossF
         ids, mask = data.ids[idx], data.mask[idx]
         if spec.batching != "padded":
             ids, mask = trim(ids, mask)
-        loss = runner(ids, mask, data.labels[idx], step)
+        with autocast(spec.matmul):
+            loss = runner(ids, mask, data.labels[idx], step)
         optimizer.zero_grad(set_to_none=True)
         (loss * weight if world.size > 1 else loss).backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -44,6 +44,18 @@ class SliceLinear(nn.Linear):
         return F.linear(self.quantize_input(x), self.effective_weight(rows, cols), bias)
 
 
+class Dropout(nn.Dropout):
+    """nn.Dropout whose mask is `rand >= p`: the same distribution in about a third of the time of
+    torch's CPU bernoulli (32 x 40 x 384 floats, 2 threads: 5.3 ms -> 1.9 ms), which was 15 % of
+    a supernet training step."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        scaled_keep = torch.rand(x.shape).ge_(self.p).mul_(1.0 / (1.0 - self.p))  # in place: one pass less
+        return x * scaled_keep.to(x.dtype)
+
+
 MASK_VALUE = -100.0  # added to padded keys' scores; see MaskedSoftmax
 
 
@@ -86,7 +98,7 @@ class Layer(nn.Module):
         self.ffn_in = SliceLinear(hidden, ffn)
         self.ffn_out = SliceLinear(ffn, hidden)
         self.ffn_norm = nn.LayerNorm(hidden, eps=eps)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
 
     def attention_scores(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         return torch.matmul(q, k.transpose(-1, -2)) * (self.head_dim ** -0.5)
@@ -137,7 +149,7 @@ class Encoder(nn.Module):
         self.layers = nn.ModuleList(
             Layer(cfg.hidden, heads, cfg.head_dim, neurons, cfg.layer_norm_eps, cfg.dropout)
             for _ in built.kept_layers(cfg.layers))
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
         self.classifier = nn.Linear(cfg.hidden, cfg.num_labels)
         self.active = FULL  # the slice forward runs; only a full-size model can run smaller slices
 

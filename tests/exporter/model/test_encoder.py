@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from exporter.model.encoder import extract
+from exporter.model.encoder import Dropout, extract
 from exporter.model.hf_load import load_encoder
 from exporter.model.subnet import SubnetSpec
 
@@ -93,6 +93,23 @@ def test_dropout_is_off_in_eval(tiny_model, tiny_inputs):
     ids, mask = (torch.from_numpy(a) for a in tiny_inputs)
     with torch.no_grad():
         assert np.array_equal(tiny_model(ids, mask).numpy(), tiny_model(ids, mask).numpy())
+
+
+def test_dropout_drops_p_and_keeps_the_expectation():
+    torch.manual_seed(0)
+    drop = Dropout(0.1).train()
+    x = torch.rand(64, 64, 384) + 0.5
+    y = drop(x)
+    dropped = (y == 0).float().mean().item()
+    kept = y != 0
+    scale_error = (y[kept] / x[kept] - 1 / 0.9).abs().max().item()
+    print(f"dropped {dropped:.4f} of {x.numel()} (p 0.1); kept values' scale error {scale_error:.1e}")
+    assert abs(dropped - 0.1) < 0.003 and scale_error < 1e-6
+    assert drop(x.bfloat16()).dtype == torch.bfloat16
+    xg = x.clone().requires_grad_()
+    drop(xg).sum().backward()
+    grads = torch.unique(xg.grad)
+    assert len(grads) == 2 and grads[0] == 0 and abs(grads[1].item() - 1 / 0.9) < 1e-6
 
 
 GRID = [SubnetSpec(w, d) for d in (1.0, 0.75, 0.5) for w in (1.0, 0.75, 0.5, 0.25)]
