@@ -115,7 +115,7 @@ def fake_act(x: torch.Tensor, bound: torch.Tensor) -> torch.Tensor:
     """8-bit symmetric fake quantization with range `bound`; the STE passes gradients inside the range.
     Rounds in fp32 whatever `x` is: under bfloat16 autocast (matmul.py) x / scale has 8 significant
     bits, so values near the range would round to another step than the exported file's."""
-    x = x.float()
+    x = x.to(torch.promote_types(x.dtype, torch.float32))  # bfloat16 -> fp32; fp32 and float64 stay
     q = _symmetric_int8(x.detach(), bound.detach().clamp(min=1e-8) / QMAX)
     if not (torch.is_grad_enabled() and x.requires_grad):
         return q  # evaluation: the same values, no gradient mask to build
