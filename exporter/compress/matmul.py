@@ -21,8 +21,10 @@ def native_bf16() -> bool:
     """Whether this CPU multiplies bfloat16 in hardware (AMX tiles or AVX512-BF16 dot products)."""
     import torch
 
-    # torch's own CPU feature probes (cpuinfo), the ones its oneDNN kernels dispatch on.
-    return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+    # torch's own CPU feature probes (cpuinfo), the ones its oneDNN kernels dispatch on; private, so
+    # a torch without them counts as "no native bfloat16" rather than failing the run.
+    probes = (getattr(torch.cpu, name, None) for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"))
+    return any(bool(probe()) for probe in probes if probe is not None)
 
 
 def effective(matmul: str) -> str:
