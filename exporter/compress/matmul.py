@@ -44,8 +44,8 @@ def autocast(matmul: str):
     """The context one training step's forward runs in."""
     import torch
 
-    if matmul == "bf16" and not native_bf16():
+    if effective(matmul) == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    if matmul == "bf16":
         _say_fallback()
-    if effective(matmul) == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
